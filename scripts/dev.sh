@@ -21,6 +21,15 @@ case "$job" in
     .venv/bin/caucus validate examples/results-sample.csv || [ $? -eq 1 ]
     ;;
   test)
+    # The service tests need PostgreSQL and a headless browser: install Debian's when missing.
+    missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+      || missing+=(postgresql)
+    if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+      apt-get update
+      DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    fi
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
     .venv/bin/python -m pytest

@@ -1,0 +1,1 @@
+"""The reference results-reporting service (`caucus serve`) and its storage."""

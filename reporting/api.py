@@ -1,0 +1,368 @@
+"""API v1: sign-in, staged reporting, results, one precinct's status, and the audit export."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import time
+from datetime import UTC, datetime
+from functools import partial
+from typing import Annotated, Literal
+
+import anyio.to_thread
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from reporting import metrics
+from reporting.auth import Principal
+from reporting.dependencies import Service, admin, get_service, reporter
+from reporting.errors import PROBLEM_RESPONSES, ApiError
+from reporting.ledger import COLUMNS, Entry, canonical_json
+from reporting.models import (
+    ChairLogin,
+    CloseReport,
+    Export,
+    ExportedReport,
+    FirstAlignmentReport,
+    OpenReport,
+    OperatorLogin,
+    PrecinctId,
+    PrecinctStatus,
+    Receipt,
+    Results,
+    Session,
+    Stage,
+    StageReport,
+    Submission,
+)
+from reporting.roster import verify_pin
+from reporting.stages import check_stage
+from reporting.storage import StorageError
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+Reporter = Annotated[Principal, Depends(reporter)]
+PrecinctPath = Annotated[PrecinctId, Path(description="Precinct id from the roster")]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Client-chosen key; the same key and body again returns the same receipt",
+    ),
+]
+
+
+def _unavailable(error: StorageError) -> ApiError:
+    return ApiError(
+        503, "storage-unavailable", "Storage unavailable", str(error), headers={"Retry-After": "2"}
+    )
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    responses={423: {"description": "Sign-in locked after repeated wrong PINs"}},
+)
+async def create_session(
+    login: Annotated[ChairLogin | OperatorLogin, Body()],
+    request: Request,
+    service: ServiceDep,
+) -> Session:
+    """Sign in: a chair with precinct id and PIN, or an operator with the operator key."""
+    client = request.client.host if request.client else "unknown"
+    wait = service.login_limiter.allow(client)
+    if wait:
+        metrics.LOGINS.labels("any", "rate-limited").inc()
+        raise ApiError(
+            429, "rate-limited", "Too many sign-ins", headers={"Retry-After": str(round(wait) or 1)}
+        )
+    if isinstance(login, OperatorLogin):
+        principal = _operator(login, service)
+    else:
+        principal = await _chair(login, service)
+    token, expires = service.signer.issue(principal)
+    metrics.LOGINS.labels(principal.role, "ok").inc()
+    return Session(
+        token=token,
+        role=principal.role,
+        subject=principal.subject,
+        expires_at=datetime.fromtimestamp(expires, UTC).isoformat(),
+    )
+
+
+def _bad_credentials(role: str) -> ApiError:
+    metrics.LOGINS.labels(role, "refused").inc()
+    return ApiError(401, "bad-credentials", "Wrong precinct, PIN or key")
+
+
+def _operator(login: OperatorLogin, service: Service) -> Principal:
+    if not hmac.compare_digest(login.key.encode(), service.settings.operator_key.encode()):
+        raise _bad_credentials("operator")
+    return Principal("operator", login.operator)
+
+
+async def _chair(login: ChairLogin, service: Service) -> Principal:
+    precinct = service.roster.get(login.precinct_id)
+    if precinct is None:
+        raise _bad_credentials("chair")
+    try:
+        failures, locked_until = await service.storage.lockout(precinct.precinct_id)
+        now = time.time()
+        if locked_until > now:
+            raise _locked(locked_until - now)
+        if not await anyio.to_thread.run_sync(verify_pin, precinct, login.pin):
+            settings = service.settings
+            until = await service.storage.bad_pin(
+                precinct.precinct_id, now, settings.max_bad_pins, settings.lockout_s
+            )
+            raise _locked(until - now) if until else _bad_credentials("chair")
+        if failures:
+            await service.storage.good_pin(precinct.precinct_id)
+    except StorageError as error:
+        raise _unavailable(error) from error
+    return Principal("chair", precinct.precinct_id)
+
+
+def _locked(seconds: float) -> ApiError:
+    metrics.LOGINS.labels("chair", "locked").inc()
+    return ApiError(
+        423,
+        "locked",
+        "Sign-in locked after repeated wrong PINs",
+        "call the hotline, or retry after Retry-After seconds",
+        headers={"Retry-After": str(max(1, round(seconds)))},
+    )
+
+
+SUBMISSION_RESPONSES: dict[int | str, dict] = {
+    200: {"description": "Replay: this submission was stored before; same receipt"},
+    403: {"description": "A chair may only report for their own precinct"},
+    404: {"description": "No such precinct on the roster"},
+    409: {"description": "Conflicts with what is stored (receipt_id names the stored version)"},
+}
+
+
+async def _submit(
+    stage: Stage,
+    precinct_id: str,
+    body: Submission,
+    key: str,
+    principal: Principal,
+    service: Service,
+) -> JSONResponse:
+    precinct = service.roster.get(precinct_id)
+    if precinct is None:
+        raise ApiError(404, "unknown-precinct", "No such precinct", precinct_id)
+    if not principal.may_report(precinct_id):
+        raise ApiError(403, "wrong-precinct", "You may only report for your own precinct")
+    canonical = body.model_dump(mode="json", exclude_none=True)
+    entry = Entry(
+        precinct_id=precinct_id,
+        stage=stage,
+        idempotency_key=key,
+        body=canonical,
+        body_sha256=hashlib.sha256(canonical_json(canonical).encode()).hexdigest(),
+        entered_by=principal.entered_by,
+    )
+    if service.faults.drops_write():
+        metrics.SUBMISSIONS.labels(stage, "dropped").inc()
+        return _dropped(entry)
+    check = partial(check_stage, precinct, one_delegate=service.settings.one_delegate)
+    try:
+        outcome = await service.storage.record(entry, check, service.settings.reject_impossible)
+    except StorageError as error:
+        raise _unavailable(error) from error
+    metrics.SUBMISSIONS.labels(stage, outcome.kind).inc()
+    if outcome.kind == "refused":
+        raise ApiError(
+            422,
+            "impossible-result",
+            "The result breaks the caucus rules",
+            "; ".join(f"{r.id}: {r.detail}" for r in outcome.rules),
+            rules=outcome.rules,
+        )
+    if outcome.kind == "conflict":
+        raise ApiError(
+            409,
+            outcome.code,
+            "Conflicts with what is already stored",
+            outcome.detail,
+            receipt_id=outcome.receipt.receipt_id if outcome.receipt else None,
+        )
+    assert outcome.receipt is not None
+    replayed = outcome.kind == "replayed"
+    return JSONResponse(
+        outcome.receipt.model_dump(mode="json"),
+        status_code=200 if replayed else 201,
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
+
+
+def _dropped(entry: Entry) -> JSONResponse:
+    """Rehearsal fault: a receipt for a report that is not stored (the 2020 app's failure)."""
+    receipt = Receipt(
+        receipt_id=hashlib.sha256(
+            f"{entry.precinct_id}:{entry.idempotency_key}".encode()
+        ).hexdigest()[:32],
+        precinct_id=entry.precinct_id,
+        stage=entry.stage,
+        idempotency_key=entry.idempotency_key,
+        body_sha256=entry.body_sha256,
+        accepted_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        entered_by=entry.entered_by,
+    )
+    return JSONResponse(
+        receipt.model_dump(mode="json"), status_code=201, headers={"X-Fault-Injected": "drop"}
+    )
+
+
+@router.post(
+    "/precincts/{precinct_id}/open",
+    status_code=201,
+    response_model=Receipt,
+    responses=SUBMISSION_RESPONSES,
+)
+async def report_open(
+    precinct_id: PrecinctPath,
+    body: OpenReport,
+    idempotency_key: IdempotencyKey,
+    principal: Reporter,
+    service: ServiceDep,
+) -> JSONResponse:
+    """Stage 1: attendance, as the caucus opens."""
+    return await _submit(Stage.OPEN, precinct_id, body, idempotency_key, principal, service)
+
+
+@router.post(
+    "/precincts/{precinct_id}/first-alignment",
+    status_code=201,
+    response_model=Receipt,
+    responses=SUBMISSION_RESPONSES,
+)
+async def report_first_alignment(
+    precinct_id: PrecinctPath,
+    body: FirstAlignmentReport,
+    idempotency_key: IdempotencyKey,
+    principal: Reporter,
+    service: ServiceDep,
+) -> JSONResponse:
+    """Stage 2: supporters per group in the first alignment."""
+    return await _submit(
+        Stage.FIRST_ALIGNMENT, precinct_id, body, idempotency_key, principal, service
+    )
+
+
+@router.post(
+    "/precincts/{precinct_id}/close",
+    status_code=201,
+    response_model=Receipt,
+    responses=SUBMISSION_RESPONSES,
+)
+async def report_close(
+    precinct_id: PrecinctPath,
+    body: CloseReport,
+    idempotency_key: IdempotencyKey,
+    principal: Reporter,
+    service: ServiceDep,
+) -> JSONResponse:
+    """Stage 3: the final result, checked against the caucus rules and the earlier stages."""
+    return await _submit(Stage.CLOSE, precinct_id, body, idempotency_key, principal, service)
+
+
+@router.get(
+    "/results",
+    response_model=Results,
+    responses={304: {"description": "Not modified since the ETag in If-None-Match"}},
+)
+async def results(request: Request, service: ServiceDep) -> Response:
+    """Statewide totals and precincts reporting; cached, with ETag and Cache-Control."""
+    try:
+        snapshot = await service.board.snapshot()
+    except StorageError as error:
+        raise _unavailable(error) from error
+    headers = {
+        "ETag": snapshot.etag,
+        "Cache-Control": f"public, max-age={max(1, round(service.settings.results_ttl_s))}",
+    }
+    if request.headers.get("if-none-match") == snapshot.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(snapshot.body, media_type="application/json", headers=headers)
+
+
+@router.get("/precincts/{precinct_id}", responses={404: {"description": "No such precinct"}})
+async def precinct_status(precinct_id: PrecinctPath, service: ServiceDep) -> PrecinctStatus:
+    """One precinct: the current version of each stage reported, and its corrections."""
+    precinct = service.roster.get(precinct_id)
+    if precinct is None:
+        raise ApiError(404, "unknown-precinct", "No such precinct", precinct_id)
+    try:
+        current, corrections = await service.storage.precinct(precinct_id)
+    except StorageError as error:
+        raise _unavailable(error) from error
+    status = "not-opened"
+    for stage, name in ((Stage.OPEN, "open"), (Stage.FIRST_ALIGNMENT, "aligned")):
+        if stage in current:
+            status = name
+    if Stage.CLOSE in current:
+        status = "closed"
+    return PrecinctStatus(
+        precinct_id=precinct.precinct_id,
+        county=precinct.county,
+        delegates_to_elect=precinct.delegates_to_elect,
+        status=status,
+        stages={
+            stage.value: StageReport(
+                receipt=report.receipt, body=report.body, corrections=corrections.get(stage, 0)
+            )
+            for stage, report in current.items()
+        },
+    )
+
+
+@router.get(
+    "/admin/export",
+    response_model=Export,
+    dependencies=[Depends(admin)],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def export(
+    service: ServiceDep, format: Annotated[Literal["json", "csv"], Query()] = "json"
+) -> Response:
+    """Every stored submission, corrections included, for audits (JSON or CSV)."""
+    try:
+        reports = await service.storage.every_report()
+    except StorageError as error:
+        raise _unavailable(error) from error
+    corrected_by = {
+        r.receipt.correction_of: r.receipt.receipt_id for r in reports if r.receipt.correction_of
+    }
+    rows = [
+        ExportedReport(
+            **r.receipt.model_dump(),
+            body=r.body,
+            corrected_by=corrected_by.get(r.receipt.receipt_id),
+        )
+        for r in reports
+    ]
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([*COLUMNS, "corrected_by"])
+        for row in rows:
+            values = row.model_dump(mode="json")
+            values["flags"] = ";".join(row.flags)
+            values["body"] = canonical_json(row.body)
+            writer.writerow([values[c] or "" for c in (*COLUMNS, "corrected_by")])
+        return Response(out.getvalue(), media_type="text/csv")
+    document = Export(
+        exported_at=datetime.now(UTC).isoformat(),
+        precincts_total=len(service.roster),
+        submissions=rows,
+    )
+    return Response(document.model_dump_json(), media_type="application/json")

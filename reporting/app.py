@@ -1,0 +1,109 @@
+"""The app factory: one FastAPI app per worker, wired from :class:`Settings`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reporting import errors, metrics
+from reporting.api import ServiceDep, router
+from reporting.auth import TokenSigner
+from reporting.board import ResultsBoard
+from reporting.config import Settings
+from reporting.dependencies import Service
+from reporting.faults import FaultInjector, FaultMiddleware
+from reporting.limits import BodyLimitMiddleware, RateLimiter
+from reporting.models import Health, Problem
+from reporting.page import render_page
+from reporting.roster import load_roster
+from reporting.storage import StorageError, open_storage
+
+log = logging.getLogger("reporting")
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The reporting service; storage opens when the app starts and closes when it stops."""
+    roster = load_roster(settings.roster)
+    injector = FaultInjector(settings.faults)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        storage = open_storage(settings.db_url)
+        app.state.service = Service(
+            settings=settings,
+            roster=roster,
+            storage=storage,
+            signer=TokenSigner(settings.secret, settings.token_ttl_s),
+            board=ResultsBoard(storage, roster, settings.results_ttl_s),
+            faults=injector,
+            login_limiter=RateLimiter(settings.login_rate, settings.login_burst),
+            submit_limiter=RateLimiter(settings.submit_rate, settings.submit_burst),
+        )
+        log.info(
+            "reporting service: %d precincts, %s storage, faults %s",
+            len(roster),
+            storage.name,
+            "ON" if settings.faults.enabled else "off",
+        )
+        try:
+            yield
+        finally:
+            storage.close()
+
+    app = FastAPI(
+        title="Caucus Night reporting API",
+        version=API_VERSION,
+        description="Precinct chairs and hotline operators report caucus results in three"
+        " stages; the public reads statewide results. Errors are RFC 9457 problem documents.",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    app.add_exception_handler(errors.ApiError, errors.api_error)
+    app.add_exception_handler(RequestValidationError, errors.invalid_request)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_middleware(FaultMiddleware, injector=injector)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.MetricsMiddleware)
+
+    @app.get("/healthz", responses={503: {"model": Problem}})
+    async def healthz(service: ServiceDep) -> Health:
+        """Liveness and readiness; ``degraded`` while rehearsal faults are injected."""
+        try:
+            await service.storage.ping()
+        except StorageError as error:
+            raise errors.ApiError(
+                503, "storage-unavailable", "Storage unavailable", str(error)
+            ) from error
+        faults = service.faults.state()
+        return Health(
+            status="degraded" if faults else "ok",
+            storage=service.storage.name,
+            precincts=len(service.roster),
+            faults=faults,
+        )
+
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    async def prometheus_metrics() -> Response:
+        """Prometheus text exposition."""
+        body, media_type = metrics.render()
+        return Response(body, media_type=media_type)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def results_page(service: ServiceDep) -> HTMLResponse:
+        """The public results page."""
+        return HTMLResponse(render_page((await service.board.snapshot()).results))
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: settings come from the environment."""
+    return create_app(Settings.from_env())

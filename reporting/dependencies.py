@@ -1,0 +1,84 @@
+"""What request handlers depend on: the running service, its storage, and who is calling."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from reporting.auth import Principal, TokenSigner
+from reporting.board import ResultsBoard
+from reporting.config import Settings
+from reporting.errors import ApiError
+from reporting.faults import FaultInjector
+from reporting.limits import RateLimiter
+from reporting.roster import Roster
+from reporting.storage import Storage
+
+
+@dataclass(slots=True)
+class Service:
+    """One worker's running service: settings, roster, storage and shared helpers."""
+
+    settings: Settings
+    roster: Roster
+    storage: Storage
+    signer: TokenSigner
+    board: ResultsBoard
+    faults: FaultInjector
+    login_limiter: RateLimiter
+    submit_limiter: RateLimiter
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def get_storage(service: Annotated[Service, Depends(get_service)]) -> Storage:
+    return service.storage
+
+
+bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/sessions")
+admin_bearer = HTTPBearer(
+    auto_error=False, scheme_name="AdminKey", description="The service's admin key"
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(
+        401, "unauthorized", "Sign in first", detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def reporter(
+    credentials: Credentials, service: Annotated[Service, Depends(get_service)]
+) -> Principal:
+    """A chair or operator with a valid token, within the submission rate limit."""
+    if credentials is None:
+        raise _unauthorized("an Authorization: Bearer token is required")
+    principal = service.signer.verify(credentials.credentials)
+    if principal is None:
+        raise _unauthorized("the token is invalid or has expired")
+    wait = service.submit_limiter.allow(principal.entered_by)
+    if wait:
+        raise ApiError(
+            429,
+            "rate-limited",
+            "Too many submissions",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    return principal
+
+
+def admin(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)],
+    service: Annotated[Service, Depends(get_service)],
+) -> None:
+    """HQ staff with the admin key."""
+    key = service.settings.admin_key.encode()
+    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), key):
+        raise _unauthorized("the admin key is required")

@@ -1,0 +1,88 @@
+"""Every error leaves the service as a problem document (``application/problem+json``)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reporting.models import Problem
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An expected refusal: its status, stable ``type`` code and problem fields."""
+
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        title: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: object,
+    ) -> None:
+        super().__init__(title)
+        self.problem = Problem(type=type, title=title, status=status, detail=detail, **extra)
+        self.headers = headers
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def api_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return problem_response(error.problem, error.headers)
+
+
+async def invalid_request(_: Request, error: Exception) -> JSONResponse:
+    """Strict parsing: unknown fields, wrong types, malformed JSON → 422 listing each error."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e["type"]}
+        for e in error.errors()
+    ]
+    return problem_response(
+        Problem(
+            type="invalid-request",
+            title="The request does not match the API schema",
+            status=422,
+            errors=errors,
+        )
+    )
+
+
+async def http_error(_: Request, error: Exception) -> JSONResponse:
+    """Framework refusals (404 route, 405 method) in the same shape."""
+    assert isinstance(error, StarletteHTTPException)
+    title = str(error.detail) if error.detail else "HTTP error"
+    slug = title.lower().replace(" ", "-")
+    return problem_response(
+        Problem(type=slug, title=title, status=error.status_code),
+        dict(error.headers) if error.headers else None,
+    )
+
+
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, description in {
+        401: "Missing, invalid or expired credentials",
+        413: "Body too large",
+        422: "Invalid request, or a result that breaks the caucus rules",
+        429: "Rate limit: retry after Retry-After seconds",
+        503: "Service unavailable (storage down, or a rehearsal fault)",
+    }.items()
+}
+"""Error responses every API operation may give."""

@@ -1,0 +1,211 @@
+"""The API's request and response bodies: the typed half of the OpenAPI contract.
+
+Request bodies are strict: unknown fields, wrong types and out-of-range numbers are refused
+with 422 before any handler runs.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+GroupName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w .,'()-]+$")]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+PrecinctId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+Reason = Annotated[str, Field(min_length=3, max_length=500)]
+
+
+class Strict(BaseModel):
+    """A request body: no extra fields, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Stage(StrEnum):
+    """The three submissions of a precinct's night, in order."""
+
+    OPEN = "open"
+    FIRST_ALIGNMENT = "first-alignment"
+    CLOSE = "close"
+
+
+class ChairLogin(Strict):
+    """A precinct chair signs in with the PIN from the roster."""
+
+    precinct_id: PrecinctId
+    pin: Annotated[str, Field(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
+
+
+class OperatorLogin(Strict):
+    """A hotline operator signs in to enter phoned results on behalf of chairs."""
+
+    operator: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w .-]+$")]
+    key: Annotated[str, Field(min_length=8, max_length=200)]
+
+
+class Session(BaseModel):
+    """A short-lived bearer token."""
+
+    token: str
+    role: Literal["chair", "operator"]
+    subject: str
+    expires_at: str
+
+
+class Submission(Strict):
+    """Fields every stage shares: a correction names its reason."""
+
+    correction_reason: Reason | None = None
+
+
+class OpenReport(Submission):
+    """`open`: the in-person participants counted when preference cards are handed out."""
+
+    attendance: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class FirstAlignmentGroup(Strict):
+    name: GroupName
+    first: Count
+
+
+class FinalGroup(Strict):
+    name: GroupName
+    first: Count
+    final: Count
+    delegates: Count
+
+
+def _unique_names(groups: list[FirstAlignmentGroup] | list[FinalGroup]) -> None:
+    names = [g.name for g in groups]
+    if len(set(names)) != len(names):
+        raise ValueError("each preference group may appear only once")
+
+
+class FirstAlignmentReport(Submission):
+    """`first-alignment`: supporters per preference group before realignment."""
+
+    groups: Annotated[list[FirstAlignmentGroup], Field(min_length=1, max_length=30)]
+
+    @model_validator(mode="after")
+    def _groups_unique(self) -> FirstAlignmentReport:
+        _unique_names(self.groups)
+        return self
+
+
+class CloseReport(Submission):
+    """`close`: the final result: attendance, both alignments and delegates per group."""
+
+    attendance: Annotated[int, Field(ge=1, le=100_000)]
+    groups: Annotated[list[FinalGroup], Field(min_length=1, max_length=30)]
+
+    @model_validator(mode="after")
+    def _groups_unique(self) -> CloseReport:
+        _unique_names(self.groups)
+        return self
+
+
+class Receipt(BaseModel):
+    """What the service tells a chair it stored; the same receipt comes back on a replay.
+
+    ``body_sha256`` is the SHA-256 of the canonical body: the JSON object as accepted, null
+    fields dropped, keys sorted, separators ``,`` and ``:``, UTF-8.
+    """
+
+    receipt_id: str
+    precinct_id: str
+    stage: Stage
+    idempotency_key: str
+    body_sha256: str
+    accepted_at: str
+    entered_by: str
+    correction_of: str | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
+class ExportedReport(Receipt):
+    """One stored row for auditors: the receipt, the body, and what corrected it (if any)."""
+
+    body: dict
+    corrected_by: str | None = None
+
+
+class Export(BaseModel):
+    """Every submission ever stored, corrections included, in the order stored."""
+
+    exported_at: str
+    precincts_total: int
+    submissions: list[ExportedReport]
+
+
+class RuleBroken(BaseModel):
+    """One caucus rule a submission breaks, named by its stable check id."""
+
+    id: str
+    name: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """Every error body (RFC 9457 problem details); ``type`` is a stable short code."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    rules: list[RuleBroken] | None = None
+    errors: list[dict] | None = None
+    receipt_id: str | None = None
+
+
+class CandidateTotal(BaseModel):
+    name: str
+    first: int
+    final: int
+    delegates: int
+
+
+class Results(BaseModel):
+    """Statewide totals over every precinct's current final report."""
+
+    precincts_total: int
+    precincts_reporting: int
+    percent_reporting: float
+    county_delegates_total: int
+    candidates: list[CandidateTotal]
+    as_of: str
+
+
+class StageReport(BaseModel):
+    """The current version of one stage of one precinct and how many times it was corrected."""
+
+    receipt: Receipt
+    body: dict
+    corrections: int
+
+
+class PrecinctStatus(BaseModel):
+    precinct_id: str
+    county: str
+    delegates_to_elect: int
+    status: Literal["not-opened", "open", "aligned", "closed"]
+    stages: dict[str, StageReport]
+
+
+class Faults(BaseModel):
+    """Fault injection in force (rehearsals only)."""
+
+    latency_ms: int
+    error_rate: float
+    drop_rate: float
+    outages: list[str]
+    in_outage: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    storage: str
+    precincts: int
+    faults: Faults | None

@@ -1,0 +1,173 @@
+"""SQLite storage: WAL mode, ``synchronous=FULL``, and group commit by one writer thread.
+
+With WAL, ``synchronous=NORMAL`` survives a killed process but may lose the last commits on
+power loss or an OS crash; a 2xx must survive both, so every commit syncs the WAL (FULL). To
+keep that fast, one writer thread takes every write waiting in its queue, runs each in its own
+savepoint inside one transaction, commits once (one fsync for the batch) and only then answers
+each request. Readers use their own connections: WAL lets them read while the writer writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from reporting.storage import Storage, StorageError
+
+T = TypeVar("T")
+BATCH = 512
+"""Most writes committed together."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    seq INTEGER PRIMARY KEY,
+    receipt_id TEXT NOT NULL UNIQUE,
+    precinct_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    entered_by TEXT NOT NULL,
+    correction_of TEXT UNIQUE REFERENCES submissions (receipt_id),
+    flags TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (precinct_id, idempotency_key)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_original_per_stage
+    ON submissions (precinct_id, stage) WHERE correction_of IS NULL;
+CREATE TABLE IF NOT EXISTS login_failures (
+    precinct_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until REAL NOT NULL
+);
+"""
+
+
+class SqliteTx:
+    """A :class:`reporting.ledger.Tx` over a sqlite3 connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        return self._connection.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._connection.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._connection.execute(sql, params)
+
+
+class SqliteStorage(Storage):
+    """Reports in one SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.name = "sqlite"
+        self._path = path
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connect().executescript(SCHEMA)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    async def write(self, work: Callable[[SqliteTx], T]) -> T:
+        if not self._writer.is_alive():
+            raise StorageError("the SQLite writer has stopped")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((work, future, loop))
+        return await future
+
+    async def read(self, work: Callable[[SqliteTx], T]) -> T:
+        return await anyio.to_thread.run_sync(self._read, work)
+
+    def _read(self, work: Callable[[SqliteTx], T]) -> T:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+        try:
+            connection.execute("BEGIN")
+            try:
+                return work(SqliteTx(connection))
+            finally:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            raise StorageError(f"SQLite read failed: {error}") from error
+
+    def _write_loop(self) -> None:
+        connection = self._connect()
+        for first in iter(self._queue.get, None):
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(item)
+            for (_, future, loop), outcome in zip(
+                batch, self._commit(connection, batch), strict=True
+            ):
+                loop.call_soon_threadsafe(_settle, future, outcome)
+
+    def _commit(self, connection: sqlite3.Connection, batch: list) -> list[tuple[bool, Any]]:
+        """Run every write of the batch in its own savepoint; commit once."""
+        outcomes: list[tuple[bool, Any]] = []
+        tx = SqliteTx(connection)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for work, _, _ in batch:
+                connection.execute("SAVEPOINT item")
+                try:
+                    outcomes.append((True, work(tx)))
+                except Exception as error:  # one bad write must not sink the batch
+                    connection.execute("ROLLBACK TO item")
+                    outcomes.append((False, error))
+                connection.execute("RELEASE item")
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            failure = StorageError(f"SQLite commit failed: {error}")
+            return [(False, failure)] * len(batch)
+        return outcomes
+
+    def close(self) -> None:
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join(timeout=30)
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+
+def _settle(future: asyncio.Future, outcome: tuple[bool, Any]) -> None:
+    if future.cancelled():
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
