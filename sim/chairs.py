@@ -1,0 +1,112 @@
+"""Precinct chairs getting their results to HQ: each channel in turn until one works.
+
+Every attempt is written to the precinct's record. Times are minutes after 7 pm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sim.app import ACCEPTED, PARTIAL
+from sim.hotline import BUSY, REPORT, SERVED, Call
+from sim.precincts import Attempt, PrecinctRecord
+
+if TYPE_CHECKING:
+    from sim.night import Night
+
+Try = Generator[simpy.Event, Any, bool]
+
+DELIVERED, WENT_HOME = "delivered", "went-home"
+"""Outcomes of a photo/drive attempt: it reached HQ, or the chair could not and went home."""
+
+
+def chair(night: Night, record: PrecinctRecord) -> Generator[simpy.Event, Any, None]:
+    """The caucus ends, the chair fills in the worksheet, then tries each channel in turn."""
+    env, config = night.env, night.config.chairs
+    yield env.timeout(record.precinct.caucus_end_min - env.now)
+    record.ready_min = env.now
+    yield env.timeout(night.lognormal(config.paperwork_median_min, config.paperwork_sigma))
+    for channel in config.channels:
+        if (yield from CHANNEL_TRIES[channel](night, record)):
+            return
+
+
+def use_app(night: Night, record: PrecinctRecord) -> Try:
+    """Log in and submit, a few times; an accepted report may still reach HQ incomplete."""
+    if not record.has_app:
+        return False
+    for _ in range(night.config.app.attempts):
+        start = night.env.now
+        outcome = yield from night.app.submit()
+        record.attempts.append(Attempt("app", start, night.env.now, outcome))
+        if outcome in (ACCEPTED, PARTIAL):
+            night.hq.receive(record, "app", complete=outcome == ACCEPTED)
+            return True
+    return False
+
+
+def phone_hotline(night: Night, record: PrecinctRecord) -> Try:
+    """Call, hold, hang up or get cut off, redial, until an operator takes the report or the
+    chair has had enough."""
+    env, config, hotline_config = night.env, night.config.chairs, night.config.hotline
+    give_up_at = env.now + night.lognormal(
+        config.hotline_give_up_median_min, config.hotline_give_up_sigma
+    )
+    while env.now < give_up_at:
+        call = Call(
+            REPORT,
+            record.precinct.index,
+            env.now,
+            talk_min=night.lognormal(
+                hotline_config.report_call_median_min, hotline_config.report_call_sigma
+            ),
+            patience_min=night.lognormal(
+                config.hold_patience_median_min, config.hold_patience_sigma
+            ),
+            has_pin=True,
+        )
+        outcome = yield from night.hotline.call(call)
+        record.attempts.append(Attempt("hotline", call.placed_min, env.now, outcome))
+        if outcome == SERVED:
+            night.hq.receive(record, "hotline")
+            return True
+        redial_mean = (
+            config.redial_busy_mean_min if outcome == BUSY else config.redial_after_hold_mean_min
+        )
+        yield env.timeout(night.rng.expovariate(1 / redial_mean))
+    return False
+
+
+def send_photo(night: Night, record: PrecinctRecord) -> Try:
+    """Photograph the worksheet or drive it in, if the chair can; HQ types it in."""
+    env, config = night.env, night.config.photo
+    start = env.now
+    if night.rng.random() >= night.config.chairs.photo_share:
+        record.attempts.append(Attempt("photo", start, start, WENT_HOME))
+        return False
+    yield env.timeout(night.lognormal(config.delay_median_min, config.delay_sigma))
+    record.attempts.append(Attempt("photo", start, env.now, DELIVERED))
+    night.hq.receive(record, "photo")
+    return True
+
+
+def mail_worksheet(night: Night, record: PrecinctRecord) -> Try:
+    """The worksheet goes back in the precinct kit; it always arrives, days later."""
+    env, config = night.env, night.config.mail
+    start = env.now
+    yield env.timeout(night.lognormal(config.delay_median_min, config.delay_sigma))
+    record.attempts.append(Attempt("mail", start, env.now, DELIVERED))
+    night.hq.receive(record, "mail")
+    return True
+
+
+CHANNEL_TRIES: dict[str, Callable[[Night, PrecinctRecord], Try]] = {
+    "app": use_app,
+    "hotline": phone_hotline,
+    "photo": send_photo,
+    "mail": mail_worksheet,
+}
+"""What a chair does for each channel name of ``chairs.channels``."""

@@ -1,0 +1,106 @@
+"""Party headquarters: types in worksheets, verifies results with the caucus checks, follows up
+flagged ones, and publishes under a release policy. Times are minutes after 7 pm."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from typing import Any
+
+import simpy
+
+from caucus import PrecinctResult, check_precinct
+from caucus.checks import MISSING_FIELD
+from sim.config import HQConfig, ReleaseConfig
+from sim.precincts import PrecinctRecord
+
+RELEASE_MODES = ("continuous", "batches")
+
+TYPED_IN = frozenset({"photo", "mail"})
+"""Channels whose worksheets HQ staff must type in (app and phoned reports arrive as data)."""
+
+
+def incomplete(result: PrecinctResult) -> PrecinctResult:
+    """The result as the faulty app delivered it: delegate awards missing."""
+    return replace(result, groups=tuple(replace(g, county_delegates=None) for g in result.groups))
+
+
+def findings(result: PrecinctResult) -> tuple[str, ...]:
+    """Ids of the checks a received result fails; incomplete data counts as a missing field."""
+    ids = tuple(f.check.id for f in check_precinct(result))
+    return (*ids, MISSING_FIELD.id) if result.awarded() is None else ids
+
+
+class HQ:
+    """Data-entry staff and verifiers, and the publication of verified results."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        config: HQConfig,
+        release: ReleaseConfig,
+        rng: random.Random,
+        lognormal: Callable[[float, float], float],
+    ):
+        if release.mode not in RELEASE_MODES:
+            raise ValueError(f"release mode {release.mode!r} is not one of {RELEASE_MODES}")
+        self.env = env
+        self.config = config
+        self.release = release
+        self.rng = rng
+        self.lognormal = lognormal
+        self.data_entry = simpy.Resource(env, config.data_entry_staff)
+        self.verifiers = simpy.Resource(env, config.verifiers)
+        self.awaiting_release: list[PrecinctRecord] = []
+        self.published: list[PrecinctRecord] = []
+
+    def receive(self, record: PrecinctRecord, channel: str, complete: bool = True) -> None:
+        """A result reaches HQ by ``channel``; incomplete when the app's coding error struck."""
+        record.channel = channel
+        record.received_min = self.env.now
+        reported = record.precinct.reported
+        record.received = reported if complete else incomplete(reported)
+        self.env.process(self.verify(record))
+
+    def verify(self, record: PrecinctRecord) -> Generator[simpy.Event, Any, None]:
+        """Type the worksheet in if needed, check the result, call the chair back about anything
+        flagged (or wait for the paper worksheet), then hold it for release."""
+        env, config = self.env, self.config
+        if record.channel in TYPED_IN:
+            with self.data_entry.request() as typist:
+                yield typist
+                yield env.timeout(self.lognormal(config.entry_median_min, config.duration_sigma))
+        with self.verifiers.request() as verifier:
+            yield verifier
+            yield env.timeout(self.lognormal(config.verify_median_min, config.duration_sigma))
+            record.findings = findings(record.received)
+            if record.findings:
+                yield env.timeout(config.callback_min)
+        if record.findings and self.rng.random() >= config.callback_success_prob:
+            yield env.timeout(self.lognormal(config.worksheet_median_min, config.worksheet_sigma))
+        record.published = record.precinct.result if record.findings else record.received
+        record.verified_min = env.now
+        if self.release.mode == "continuous":
+            self.publish([record])
+        else:
+            self.awaiting_release.append(record)
+
+    def release_batches(self, until_min: float) -> Generator[simpy.Event, Any, None]:
+        """Publish everything verified so far at each batch time, then every
+        ``then_every_min``."""
+        env, release = self.env, self.release
+        times = list(release.batch_times_min)
+        while True:
+            at = times.pop(0) if times else env.now + release.then_every_min
+            if at > until_min:
+                return
+            yield env.timeout(max(at - env.now, 0.0))
+            batch, self.awaiting_release = self.awaiting_release, []
+            self.publish(batch)
+
+    def publish(self, records: list[PrecinctRecord]) -> None:
+        for record in records:
+            record.published_min = self.env.now
+            record.publications += 1
+        self.published.extend(records)

@@ -1,0 +1,78 @@
+"""One caucus night: precincts caucus, chairs report, the hotline rings, HQ verifies and
+publishes. Times are minutes after 7 pm.
+
+    night = run_night(NightConfig(), seed=1)
+    night.records      # one PrecinctRecord per reporting unit
+    night.calls        # one Call per hotline call
+    night.series       # (minute, lines busy, callers on hold) every sample_every_min
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import simpy
+
+from sim.app import App
+from sim.chairs import chair
+from sim.config import NightConfig
+from sim.hotline import Call, Hotline, prank_calls, public_calls, ring
+from sim.hq import HQ
+from sim.precincts import PrecinctRecord, draw_precincts
+
+
+class Night:
+    """Everything of one night, built from a config and a seed; :meth:`run` plays it out.
+
+    Every random draw comes from ``rng`` (a ``random.Random``) or ``generator`` (a numpy
+    ``Generator``), both seeded from ``seed``: the same seed gives the same night.
+    """
+
+    def __init__(self, config: NightConfig, seed: int):
+        self.config = config
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.generator = np.random.default_rng(seed)
+        precincts = draw_precincts(config.precincts, config.mistakes, self.generator, self.rng)
+        start = min(0.0, min((p.caucus_end_min for p in precincts), default=0.0))
+        self.env = simpy.Environment(initial_time=start)
+        self.app = App(self.env, config.app, self.rng)
+        self.hotline = Hotline(self.env, config.hotline, self.rng)
+        self.hq = HQ(self.env, config.hq, config.release, self.rng, self.lognormal)
+        self.records = [
+            PrecinctRecord(p, has_app=self.rng.random() < config.app.installed_share)
+            for p in precincts
+        ]
+
+    def lognormal(self, median: float, sigma: float) -> float:
+        """A lognormal draw given its median and log-sd."""
+        return self.rng.lognormvariate(math.log(median), sigma)
+
+    def run(self) -> Night:
+        """Play the night out until ``horizon_min``."""
+        env, config = self.env, self.config
+        for record in self.records:
+            env.process(chair(self, record))
+        env.process(ring(env, self.hotline, public_calls(config.public, self.rng)))
+        env.process(ring(env, self.hotline, prank_calls(config.prank, self.rng)))
+        env.process(self.hotline.watch(config.sample_every_min, config.horizon_min))
+        if config.release.mode == "batches":
+            env.process(self.hq.release_batches(config.horizon_min))
+        env.run(until=config.horizon_min)
+        self.hotline.close()
+        return self
+
+    @property
+    def calls(self) -> list[Call]:
+        return self.hotline.calls
+
+    @property
+    def series(self) -> list[tuple[float, int, int]]:
+        return self.hotline.series
+
+
+def run_night(config: NightConfig | None = None, seed: int = 0) -> Night:
+    """Build and run one night (defaults: Iowa 2020)."""
+    return Night(config or NightConfig(), seed).run()

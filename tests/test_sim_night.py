@@ -1,0 +1,180 @@
+"""Whole nights: an Iowa-sized smoke test, conservation, determinism, and the levers staff pull."""
+
+import dataclasses
+import math
+
+import pytest
+
+from sim import NightConfig, conservation_problems, hold_by_hour, run_night, summarize
+from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, PARTIAL
+from sim.chairs import CHANNEL_TRIES
+from sim.config import CHANNELS
+from sim.hotline import BUSY, PRANK, PUBLIC, REPORT, SCREENED
+
+
+def small(**changes) -> NightConfig:
+    """A 200-precinct night (the hotline scaled down with it)."""
+    base = NightConfig()
+    config = dataclasses.replace(
+        base,
+        precincts=dataclasses.replace(base.precincts, regular=190, satellites=10, counties=10),
+        hotline=dataclasses.replace(base.hotline, lines=30, operators=4),
+        prank=dataclasses.replace(base.prank, peak_per_min=4.0, callers=80),
+        public=dataclasses.replace(base.public, rate_per_min=0.1),
+        hq=dataclasses.replace(base.hq, data_entry_staff=2, verifiers=2),
+    )
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            value = dataclasses.replace(getattr(config, key), **value)
+        config = dataclasses.replace(config, **{key: value})
+    return config
+
+
+@pytest.fixture(scope="module")
+def iowa():
+    return run_night(NightConfig(), seed=2020)
+
+
+def test_an_iowa_sized_night_runs_and_conserves(iowa):
+    assert len(iowa.records) == 1765
+    assert conservation_problems(iowa) == []
+    assert sum(r.status == "published" for r in iowa.records) >= 1760
+    summary = summarize(iowa)
+    assert summary["calls_prank"] > 2000
+    assert summary["peak_lines_busy"] <= iowa.config.hotline.lines
+    assert 0 < summary["published_50pct_min"] <= summary["published_95pct_min"]
+    assert summary["published_100pct_min"] < iowa.config.horizon_min
+    assert sum(summary[f"share_{c}"] for c in CHANNELS) == pytest.approx(1.0)
+
+
+def test_the_2020_defaults_publish_only_at_batch_times(iowa):
+    release = iowa.config.release
+    later = {release.batch_times_min[-1] + k * release.then_every_min for k in range(1, 30)}
+    published = {r.published_min for r in iowa.records if r.published_min is not None}
+    assert min(published) == release.batch_times_min[0]
+    assert published <= set(release.batch_times_min) | later
+
+
+def test_every_attempt_is_recorded_in_channel_order(iowa):
+    order = {c: i for i, c in enumerate(iowa.config.chairs.channels)}
+    for record in iowa.records:
+        ranks = [order[a.channel] for a in record.attempts]
+        assert ranks == sorted(ranks)
+        assert record.attempts[-1].channel == record.channel
+        assert record.first_attempt_min >= record.ready_min
+        assert record.received_min == pytest.approx(record.attempts[-1].end_min)
+    app_outcomes = {a.outcome for r in iowa.records for a in r.attempts if a.channel == "app"}
+    assert {LOGIN_FAILED, PARTIAL} <= app_outcomes
+    assert not any(
+        r.attempts and r.attempts[0].channel == "app" for r in iowa.records if not r.has_app
+    )
+
+
+def test_hold_times_are_long_once_the_flood_starts(iowa):
+    hours = {h.hour: h for h in hold_by_hour(iowa)}
+    assert hours[0].p50_min < 10
+    assert max(h.p90_min for h in hours.values()) > 45
+    assert all(h.calls > 0 and h.p50_min <= h.p90_min <= h.max_min for h in hours.values())
+
+
+def test_the_same_seed_gives_the_same_night_number_for_number():
+    config = small()
+    a, b = run_night(config, seed=5), run_night(config, seed=5)
+    assert summarize(a) == summarize(b)
+    assert [(c.kind, c.placed_min, c.wait_min, c.outcome) for c in a.calls] == [
+        (c.kind, c.placed_min, c.wait_min, c.outcome) for c in b.calls
+    ]
+    assert [(r.published_min, r.published) for r in a.records] == [
+        (r.published_min, r.published) for r in b.records
+    ]
+    assert a.series == b.series
+    assert summarize(run_night(config, seed=6)) != summarize(a)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_nights_conserve_under_many_settings(seed):
+    variants = [
+        small(),
+        small(release={"mode": "continuous"}),
+        small(hotline={"pin_screening": True, "block_after_prank_calls": 3}),
+        small(app={"installed_share": 1.0, "partial_data_prob": 0.0, "outages": ((0, 120),)}),
+        small(chairs={"channels": ("hotline", "mail")}, prank={"leak_min": None}),
+        small(hotline={"lines": 4, "operators": 4}, horizon_min=600.0),
+    ]
+    for config in variants:
+        night = run_night(config, seed)
+        assert conservation_problems(night) == [], config
+        assert all(c.outcome is not None for c in night.calls)
+
+
+def test_a_short_night_reports_precincts_that_never_arrived():
+    night = run_night(small(horizon_min=240.0), seed=1)
+    statuses = {r.status for r in night.records}
+    assert "never-arrived" in statuses
+    assert summarize(night)["never_arrived"] > 0
+    assert math.isnan(summarize(night)["published_100pct_min"])
+    assert conservation_problems(night) == []
+
+
+def test_a_working_app_and_continuous_release_publish_within_hours():
+    night = run_night(
+        small(
+            app={"installed_share": 1.0, "login_failure_prob": 0.02, "partial_data_prob": 0.0},
+            release={"mode": "continuous"},
+            prank={"leak_min": None},
+        ),
+        seed=3,
+    )
+    summary = summarize(night)
+    assert summary["share_app"] > 0.85
+    assert summary["published_95pct_min"] < 8 * 60
+    assert {a.outcome for r in night.records for a in r.attempts if a.channel == "app"} >= {
+        ACCEPTED
+    }
+
+
+def test_an_app_outage_sends_chairs_to_the_hotline():
+    up = summarize(run_night(small(app={"installed_share": 1.0}), seed=2))
+    down = run_night(small(app={"installed_share": 1.0, "outages": ((-600.0, 900.0),)}), seed=2)
+    assert {a.outcome for r in down.records for a in r.attempts if a.channel == "app"} <= {
+        OUTAGE,
+        LOGIN_FAILED,
+    }
+    assert summarize(down)["share_hotline"] > up["share_hotline"]
+
+
+def test_pin_screening_frees_operators_from_pranks():
+    leaked = summarize(run_night(small(), seed=4))
+    screened_night = run_night(small(hotline={"pin_screening": True}), seed=4)
+    screened = summarize(screened_night)
+    assert leaked["prank_operator_share"] > 0.05
+    assert screened["prank_operator_share"] == 0
+    outcomes = {c.outcome for c in screened_night.calls if c.kind in (PRANK, PUBLIC)}
+    assert SCREENED in outcomes and outcomes <= {SCREENED, BUSY}
+    assert screened["share_hotline"] > leaked["share_hotline"]
+
+
+def test_no_leak_means_no_pranks():
+    night = run_night(small(prank={"leak_min": None}), seed=1)
+    assert not any(c.kind == PRANK for c in night.calls)
+    assert any(c.kind == REPORT for c in night.calls)
+
+
+def test_errors_are_counted_injected_caught_and_published(iowa):
+    summary = summarize(iowa)
+    assert summary["errors_injected"] == summary["errors_caught"] + summary["errors_published"]
+    assert summary["errors_caught"] > summary["errors_published"] > 0
+    for record in iowa.records:
+        if record.findings:
+            assert record.published == record.precinct.result
+        else:
+            assert record.published == record.precinct.reported
+
+
+def test_every_channel_name_has_a_chair_behaviour():
+    assert set(CHANNEL_TRIES) == set(CHANNELS)
+
+
+def test_an_unknown_release_mode_is_refused():
+    with pytest.raises(ValueError, match="release mode"):
+        run_night(small(release={"mode": "weekly"}), seed=1)
