@@ -1,0 +1,174 @@
+"""`caucus simulate`, `caucus compare`, `caucus sweep`: many nights of scenario files.
+
+Light at import: the model, numpy and matplotlib are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from caucus.cli import add_command
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    simulate = add_command(
+        subparsers,
+        "simulate",
+        "Simulate caucus night: N nights of a scenario, a run folder with plots and report.html.",
+        "caucus simulate scenarios/iowa-2020.toml --replications 50 --workers 2",
+    )
+    simulate.add_argument("scenario", type=Path, help="scenario TOML file")
+    _run_options(simulate)
+    simulate.add_argument("--out", type=Path, help="run folder (default: runs/<scenario>)")
+    simulate.set_defaults(run=run_simulate)
+
+    compare = add_command(
+        subparsers,
+        "compare",
+        "Run several scenarios with the same seeds; overlay their curves, tabulate differences.",
+        "caucus compare scenarios/iowa-2020.toml scenarios/iowa-2020-app-works.toml",
+    )
+    compare.add_argument("scenarios", type=Path, nargs="+", help="scenario TOML files")
+    _run_options(compare)
+    compare.add_argument("--out", type=Path, default=Path("runs/compare"), help="output folder")
+    compare.set_defaults(run=run_compare)
+
+    sweep = add_command(
+        subparsers,
+        "sweep",
+        "Run a scenario over a grid of parameter values and plot a metric against them.",
+        "caucus sweep scenarios/iowa-2020.toml --set hotline.operators=24,48,96",
+    )
+    sweep.add_argument("scenario", type=Path, help="scenario TOML file")
+    sweep.add_argument(
+        "--set",
+        dest="grid",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="a scenario key and the values to try (repeat for a grid)",
+    )
+    sweep.add_argument(
+        "--metric",
+        default="published_95pct_min",
+        help="per-night figure to plot (a column of replications.csv; default: %(default)s)",
+    )
+    _run_options(sweep)
+    sweep.add_argument("--out", type=Path, default=Path("runs/sweep"), help="output folder")
+    sweep.set_defaults(run=run_sweep)
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replications", type=_positive, help="nights (default: the scenario's)")
+    parser.add_argument("--seed", type=int, help="scenario seed (default: the scenario's)")
+    parser.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _load(path: Path, args: argparse.Namespace):
+    """The scenario with the command line's seed and replications applied."""
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    overrides = {k: getattr(args, k) for k in ("seed", "replications") if getattr(args, k)}
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def _nights(scenario, args: argparse.Namespace, label: str):
+    from sim.runner import ProgressBar, default_workers, run_replications
+
+    return run_replications(
+        scenario.night,
+        scenario.seed,
+        scenario.replications,
+        args.workers or default_workers(),
+        ProgressBar(label),
+    )
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from sim.run_folder import format_table, summary_rows, write_run
+    from sim.scenario import ScenarioError
+
+    try:
+        scenario = _load(args.scenario, args)
+    except ScenarioError as error:
+        print(f"caucus simulate: {error}", file=sys.stderr)
+        return 2
+    reps = _nights(scenario, args, scenario.name)
+    report = write_run(scenario, reps, args.out or Path("runs") / args.scenario.stem)
+    title = f"{scenario.name}: {len(reps)} nights, seed {scenario.seed} (hours after 7 pm)"
+    print(format_table(summary_rows(reps), title))
+    print(f"\nreport: {report}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from sim.comparison import write_comparison
+    from sim.scenario import ScenarioError
+
+    try:
+        scenarios = [_load(path, args) for path in args.scenarios]
+    except ScenarioError as error:
+        print(f"caucus compare: {error}", file=sys.stderr)
+        return 2
+    runs = {s.name: _nights(s, args, s.name) for s in scenarios}
+    table, plot = write_comparison(scenarios, runs, args.out)
+    print(table)
+    print(f"\nplot: {plot}")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from sim.comparison import write_sweep
+    from sim.scenario import ScenarioError
+
+    try:
+        base = _load(args.scenario, args)
+        axes = [_grid_axis(spec) for spec in args.grid]
+        keys = [key for key, _ in axes]
+        points = [
+            dict(zip(keys, values, strict=True))
+            for values in itertools.product(*(values for _, values in axes))
+        ]
+        variants = [base.with_overrides(point) for point in points]
+    except (ScenarioError, ValueError) as error:
+        print(f"caucus sweep: {error}", file=sys.stderr)
+        return 2
+    labels = [", ".join(f"{k}={v}" for k, v in point.items()) for point in points]
+    runs = {}
+    for label, variant in zip(labels, variants, strict=True):
+        runs[label] = _nights(variant, args, label)
+        if args.metric not in runs[label][0].summary:
+            known = ", ".join(sorted(runs[label][0].summary))
+            print(f"caucus sweep: --metric {args.metric}: not one of {known}", file=sys.stderr)
+            return 2
+    table, plot = write_sweep(" x ".join(keys), args.metric, runs, args.out)
+    print(table)
+    print(f"\nplot: {plot}")
+    return 0
+
+
+def _grid_axis(spec: str) -> tuple[str, list[Any]]:
+    """``hotline.lines=30,45`` -> ("hotline.lines", [30, 45]); values are TOML literals."""
+    key, sep, values = spec.partition("=")
+    if not sep or not key or not values:
+        raise ValueError(f"--set {spec}: expected KEY=V1,V2,...")
+    parsed = []
+    for text in values.split(","):
+        try:
+            parsed.append(tomllib.loads(f"v = {text}")["v"])
+        except tomllib.TOMLDecodeError:
+            parsed.append(text)  # bare words such as never or continuous
+    return key.strip(), parsed

@@ -1,0 +1,171 @@
+"""The run folder's plots (matplotlib, PNG). Hours are hours after 7 pm on caucus night."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.bands import band, curve_band
+from sim.config import CHANNELS
+from sim.public_record import HoldReport, ReleasePoint
+from sim.runner import DELAY_PARTS, Replication
+
+COLORS = colormaps["tab10"].colors
+
+DELAY_LABELS = {
+    "caucus": "caucus + paperwork",
+    "channel": "getting it to HQ",
+    "hq": "HQ entry + verification",
+    "release": "waiting for a release",
+}
+
+
+def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=(9, 5), dpi=110)
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    return figure, axes
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
+
+
+def reporting_horizon_h(curves: list[np.ndarray], minutes: np.ndarray) -> float:
+    """Hours to show: until the mean published curve is flat at its end, plus a margin."""
+    mean = np.mean(np.vstack(curves), axis=0)
+    final = mean[-1]
+    reached = minutes[np.argmax(mean >= final - 1e-9)] if final > 0 else minutes[-1]
+    return min(math.ceil(reached / 60 * 1.1 + 1), minutes[-1] / 60)
+
+
+def reporting_curve(
+    runs: dict[str, list[Replication]],
+    minutes: np.ndarray,
+    path: Path,
+    record: tuple[ReleasePoint, ...] = (),
+    received: bool = True,
+) -> Path:
+    """Share of precincts received and published through the night, mean and 90% band."""
+    hours = minutes / 60
+    title = "Precincts reporting" if len(runs) == 1 else "Precincts published, by scenario"
+    figure, axes = _axes(title, "hours after 7 pm", "share of precincts (%)")
+    horizon = max(
+        reporting_horizon_h([r.published for r in reps], minutes) for reps in runs.values()
+    )
+    if record:
+        horizon = max(horizon, max(p.hours for p in record) * 1.05)
+    for (name, reps), color in zip(runs.items(), COLORS, strict=False):
+        kinds = [("published", "-")] + ([("received", "--")] if received else [])
+        for kind, style in kinds:
+            mean, low, high = curve_band([getattr(r, kind) for r in reps])
+            label = f"{kind}" if len(runs) == 1 else f"{name}: {kind}"
+            axes.plot(hours, 100 * mean, style, color=color, label=label)
+            axes.fill_between(hours, 100 * low, 100 * high, color=color, alpha=0.2, lw=0)
+    if record:
+        for bound, marker in (("exact", "o"), ("by", "v")):
+            points = [p for p in record if p.bound == bound]
+            if points:
+                axes.plot(
+                    [p.hours for p in points],
+                    [p.percent_published for p in points],
+                    marker,
+                    color="black",
+                    label=f"public record ({'published' if bound == 'exact' else 'published by'})",
+                )
+    axes.set_xlim(0, horizon)
+    axes.set_ylim(0, 101)
+    axes.legend(loc="lower right", title="mean, 90% band" if len(runs) == 1 else None)
+    return _save(figure, path)
+
+
+def hold_times(reps: list[Replication], path: Path, record: tuple[HoldReport, ...] = ()) -> Path:
+    """90th-percentile hold of chairs' calls by the hour they were placed."""
+    figure, axes = _axes(
+        "Hotline hold times of precinct chairs", "hour the call was placed (after 7 pm)", "minutes"
+    )
+    mean, low, high = curve_band([r.report_hold_p90_by_hour for r in reps])
+    hours = np.arange(len(mean)) + 0.5
+    shown = ~np.isnan(mean)
+    if shown.any():
+        last = int(np.max(np.nonzero(shown))) + 1
+        axes.step(hours[:last], mean[:last], where="mid", label="90th percentile hold (mean)")
+        axes.fill_between(hours[:last], low[:last], high[:last], step="mid", alpha=0.2, lw=0)
+        axes.set_xlim(0, max(last, 6))
+    for kind, marker in (("exact", "o"), ("at_least", "^"), ("about", "s")):
+        points = [h for h in record if h.bound == kind]
+        if points:
+            axes.plot(
+                [h.hours for h in points],
+                [h.hold_minutes for h in points],
+                marker,
+                color="black",
+                label=f"chairs' reports ({kind.replace('_', ' ')})",
+            )
+    axes.legend(loc="upper left")
+    return _save(figure, path)
+
+
+def hotline_load(reps: list[Replication], sample_every_min: float, lines: int, path: Path) -> Path:
+    """Lines busy and callers on hold through the night, mean and 90% band."""
+    figure, axes = _axes("Hotline load", "hours after 7 pm", "calls")
+    for series, label in ((lambda r: r.lines_busy, "lines busy"), (lambda r: r.on_hold, "on hold")):
+        mean, low, high = curve_band([series(r) for r in reps])
+        hours = np.arange(len(mean)) * sample_every_min / 60
+        axes.plot(hours, mean, label=label)
+        axes.fill_between(hours, low, high, alpha=0.2, lw=0)
+    axes.axhline(lines, color="grey", ls=":", label=f"{lines} lines")
+    busy = np.mean(np.vstack([r.lines_busy for r in reps]), axis=0)
+    active = np.nonzero(busy > 0.5)[0]
+    end_h = (active[-1] + 1) * sample_every_min / 60 if len(active) else 12
+    axes.set_xlim(0, max(6, math.ceil(end_h * 1.1)))
+    axes.legend(loc="upper right")
+    return _save(figure, path)
+
+
+def channel_mix(reps: list[Replication], path: Path) -> Path:
+    """Share of precincts received by each channel, with the 90% band."""
+    figure, axes = _axes("How results reached HQ", "channel", "share of precincts (%)")
+    bands = [band([100 * r.summary[f"share_{c}"] for r in reps]) for c in CHANNELS]
+    means = [b.mean for b in bands]
+    errors = [[b.mean - b.low for b in bands], [b.high - b.mean for b in bands]]
+    axes.bar(CHANNELS, means, yerr=errors, capsize=6, color=COLORS[: len(CHANNELS)])
+    axes.set_ylim(0, 100)
+    return _save(figure, path)
+
+
+def delay_sources(reps: list[Replication], path: Path) -> Path:
+    """Mean hours of each part of a published precinct's delay, with the 90% band."""
+    figure, axes = _axes(
+        "Where the delay comes from (published precincts)", "mean hours", "part of the delay"
+    )
+    bands = [band([r.delay_min[part] / 60 for r in reps]) for part in DELAY_PARTS]
+    labels = [DELAY_LABELS[part] for part in DELAY_PARTS]
+    errors = [[b.mean - b.low for b in bands], [b.high - b.mean for b in bands]]
+    axes.barh(labels, [b.mean for b in bands], xerr=errors, capsize=6)
+    axes.invert_yaxis()
+    return _save(figure, path)
+
+
+def metric_sweep(
+    rows: list[tuple[str, list[float]]], parameter: str, metric: str, path: Path
+) -> Path:
+    """A metric (hours) against a swept parameter: mean and 90% band per grid point."""
+    figure, axes = _axes(f"{metric} by {parameter}", parameter, f"{metric} (hours)")
+    labels = [label for label, _ in rows]
+    bands = [band([v / 60 for v in values]) for _, values in rows]
+    x = np.arange(len(labels))
+    axes.plot(x, [b.mean for b in bands], "o-")
+    axes.fill_between(x, [b.low for b in bands], [b.high for b in bands], alpha=0.2, lw=0)
+    axes.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0)
+    return _save(figure, path)

@@ -1,0 +1,229 @@
+"""Scenario files: TOML that configures a caucus night, validated into a :class:`NightConfig`.
+
+A scenario's tables and keys are the fields of :class:`sim.config.NightConfig` one to one
+(``[hotline] lines = 60``). Top-level keys: ``name``, ``description``, ``seed``,
+``replications``, and ``extends`` (a base file, relative to this one, whose keys this file
+overrides). Minute fields (``*_min``) also take text: an offset such as ``"+21h"``, ``"90min"``
+or ``"2.5h"``, or a clock time ``"22:00"`` (noon on caucus day to noon the next day, so
+``"18:00"`` is -60 and ``"00:30"`` is 330 minutes after 7 pm). A time that may be absent takes
+``"never"``. Any problem raises :class:`ScenarioError` naming the file, the key path and what is
+wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.config import NightConfig
+
+SCENARIO_KEYS = {
+    "name": str,
+    "description": str,
+    "extends": str,
+    "seed": int,
+    "replications": int,
+    "record": str,
+}
+"""Top-level keys that describe the scenario rather than the night; ``record`` names the public
+record its plots are drawn against ("iowa-2020" or "iowa-2016")."""
+
+_OFFSET = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(h|min|m)$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message is one line naming file and key."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: what to run, how often, and where it came from."""
+
+    name: str
+    night: NightConfig
+    description: str = ""
+    seed: int = 0
+    replications: int = 20
+    path: Path | None = None
+    table: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The resolved TOML table (base files merged in), as written to a run folder."""
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """This scenario with dotted keys replaced, e.g. ``{"hotline.lines": 60}``."""
+        table = _deep_copy(self.table)
+        for dotted, value in overrides.items():
+            *sections, key = dotted.split(".")
+            node = table
+            for section in sections:
+                node = node.setdefault(section, {})
+                if not isinstance(node, dict):
+                    raise ScenarioError(f"--set {dotted}: {section} is not a table")
+            node[key] = value
+        return scenario_from_table(table, self.path or Path("<overrides>"))
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file."""
+    path = Path(path)
+    return scenario_from_table(_resolve(path, ()), path)
+
+
+def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
+    """Validate a resolved table into a Scenario; raises ScenarioError naming the key."""
+    where = str(path)
+    night_table = {k: v for k, v in table.items() if k not in SCENARIO_KEYS}
+    meta = {}
+    for key, kind in SCENARIO_KEYS.items():
+        if key in table:
+            meta[key] = _check_scalar(where, key, table[key], kind)
+    if meta.get("replications", 1) < 1:
+        raise ScenarioError(
+            f"{where}: replications: must be at least 1, got {meta['replications']}"
+        )
+    night = _build(where, NightConfig, night_table, "")
+    return Scenario(
+        name=meta.get("name", path.stem),
+        night=night,
+        description=meta.get("description", ""),
+        seed=meta.get("seed", 0),
+        replications=meta.get("replications", 20),
+        path=path,
+        table=table,
+    )
+
+
+def parse_minutes(text: str) -> float:
+    """Minutes after 7 pm (or a duration) from ``"+21h"``, ``"90min"``, ``"22:00"``."""
+    text = text.strip().lower()
+    if match := _OFFSET.match(text):
+        amount, unit = float(match[1]), match[2]
+        return amount * 60 if unit == "h" else amount
+    if match := _CLOCK.match(text):
+        hour, minute = int(match[1]), int(match[2])
+        if hour > 23 or minute > 59:
+            raise ValueError(f"{text!r} is not a clock time")
+        minutes = (hour - 19) * 60 + minute
+        return minutes + 1440 if hour < 12 else minutes
+    raise ValueError(f"{text!r} is not a time: write minutes, '+21h', '90min' or '22:00'")
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The file's table with its base files merged in (this file's keys win)."""
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in (*chain, resolved))
+        raise ScenarioError(f"{path}: extends: files extend each other in a cycle ({cycle})")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        where = f"{chain[-1]}: extends" if chain else str(path)
+        raise ScenarioError(f"{where}: scenario file {path} not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    base = table.pop("extends", None)
+    if base is None:
+        return table
+    if not isinstance(base, str):
+        raise ScenarioError(f"{path}: extends: expected a file name, got {base!r}")
+    return _merge(_resolve(path.parent / base, (*chain, resolved)), table)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _deep_copy(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in table.items()}
+
+
+def _build(where: str, cls: type, table: Any, prefix: str) -> Any:
+    """An instance of dataclass ``cls`` from ``table``; unknown keys get a suggestion."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: {prefix.rstrip('.')}: expected a table, got {table!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in fields:
+            known = sorted(fields) + ([] if prefix else sorted(SCENARIO_KEYS))
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            raise ScenarioError(f"{where}: {prefix}{key}: unknown key{hint}")
+    values = {
+        key: _value(where, f"{prefix}{key}", hints[key], value) for key, value in table.items()
+    }
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise ScenarioError(f"{where}: {prefix.rstrip('.') or 'scenario'}: {error}") from None
+
+
+def _value(where: str, key: str, hint: Any, value: Any) -> Any:
+    """``value`` checked (and converted) against the field's type ``hint``."""
+    if dataclasses.is_dataclass(hint):
+        return _build(where, hint, value, f"{key}.")
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union) and type(None) in args:
+        if isinstance(value, str) and value.strip().lower() == "never":
+            return None
+        (inner,) = (a for a in args if a is not type(None))
+        return _value(where, key, inner, value)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ScenarioError(f"{where}: {key}: expected a list, got {value!r}")
+        if args[-1] is not Ellipsis and len(value) != len(args):
+            raise ScenarioError(f"{where}: {key}: expected {len(args)} items, got {value!r}")
+        kinds = [args[0]] * len(value) if args[-1] is Ellipsis else list(args)
+        return tuple(
+            _value(where, f"{key}[{i}]", kind, item)
+            for i, (kind, item) in enumerate(zip(kinds, value, strict=True))
+        )
+    return _check_scalar(where, key, value, hint)
+
+
+def _check_scalar(where: str, key: str, value: Any, kind: type) -> Any:
+    name = key.rsplit(".", 1)[-1].split("[", 1)[0]
+    if kind is float and isinstance(value, str) and name.endswith("_min"):
+        try:
+            value = parse_minutes(value)
+        except ValueError as error:
+            raise ScenarioError(f"{where}: {key}: {error}") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = {float: "a number", int: "a whole number", bool: "true or false"}
+        raise ScenarioError(
+            f"{where}: {key}: expected {expected.get(kind, kind.__name__)}, got {value!r}"
+        )
+    if kind in (int, float) and not math.isfinite(value):
+        raise ScenarioError(f"{where}: {key}: must be a finite number, got {value!r}")
+    if kind in (int, float) and value < 0 and not _may_be_negative(name):
+        raise ScenarioError(f"{where}: {key}: must not be negative, got {value!r}")
+    if kind is float and _is_probability(name) and value > 1:
+        raise ScenarioError(f"{where}: {key}: is a probability or share, so at most 1: {value!r}")
+    return value
+
+
+def _is_probability(name: str) -> bool:
+    return name.endswith(("_prob", "_share", "_shares"))
+
+
+def _may_be_negative(name: str) -> bool:
+    """Times of night before 7 pm are negative (satellites start earlier)."""
+    return name.endswith("_start_min")

@@ -1,0 +1,130 @@
+"""Scenario files: merging, clock times, and one clear line for every kind of mistake."""
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sim.config import NightConfig
+from sim.run_folder import to_toml
+from sim.scenario import ScenarioError, load_scenario, parse_minutes
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("+21h", 1260),
+        ("90min", 90),
+        ("2.5h", 150),
+        ("22:00", 180),
+        ("18:00", -60),
+        ("00:30", 330),
+        ("16:00", -180),  # noon to noon: the afternoon before the caucus
+        ("11:59", 1019),
+    ],
+)
+def test_parse_minutes(text, minutes):
+    assert parse_minutes(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["soon", "25:00", "22:75", "-3h"])
+def test_parse_minutes_rejects(text):
+    with pytest.raises(ValueError, match="not a"):
+        parse_minutes(text)
+
+
+def test_extends_overrides_a_few_keys(tmp_path):
+    write(tmp_path, "base.toml", 'name = "base"\nseed = 3\n[hotline]\nlines = 50\noperators = 20\n')
+    variant = write(
+        tmp_path,
+        "variant.toml",
+        'extends = "base.toml"\nname = "more lines"\n[hotline]\nlines = 100\n'
+        '[prank]\nleak_min = "22:00"\n[release]\nbatch_times_min = ["+21h", 1680]\n',
+    )
+    scenario = load_scenario(variant)
+    assert scenario.name == "more lines" and scenario.seed == 3
+    assert (scenario.night.hotline.lines, scenario.night.hotline.operators) == (100, 20)
+    assert scenario.night.prank.leak_min == 180.0
+    assert scenario.night.release.batch_times_min == (1260.0, 1680.0)
+    assert scenario.night.precincts == NightConfig().precincts  # untouched keys keep defaults
+
+
+def test_never_leaks(tmp_path):
+    path = write(tmp_path, "s.toml", '[prank]\nleak_min = "never"\n')
+    assert load_scenario(path).night.prank.leak_min is None
+
+
+def test_overrides_revalidate(tmp_path):
+    scenario = load_scenario(write(tmp_path, "s.toml", "[hotline]\nlines = 50\n"))
+    assert scenario.with_overrides({"hotline.lines": 90}).night.hotline.lines == 90
+    with pytest.raises(ScenarioError, match=r"hotline\.lines: must not be negative"):
+        scenario.with_overrides({"hotline.lines": -1})
+
+
+def test_resolved_table_round_trips_through_toml(tmp_path):
+    text = '[prank]\nleak_min = "22:00"\n[app]\noutages = [[60, 120.5]]\n'
+    scenario = load_scenario(write(tmp_path, "s.toml", 'name = "x"\n' + text))
+    assert tomllib.loads(to_toml(scenario.table)) == scenario.table
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[hotline]\nlnes = 3\n", "hotline.lnes: unknown key (did you mean hotline.lines?)"),
+        ("[hotlin]\nlines = 3\n", "hotlin: unknown key (did you mean hotline?)"),
+        ('[hotline]\nlines = "many"\n', "hotline.lines: expected a whole number, got 'many'"),
+        ("[public]\nrate_per_min = -1\n", "public.rate_per_min: must not be negative"),
+        ("[app]\ninstalled_share = 1.5\n", "app.installed_share: is a probability or share"),
+        ('[prank]\nleak_min = "soon"\n', "prank.leak_min: 'soon' is not a time"),
+        ("[app]\noutages = [[60]]\n", "app.outages[0]: expected 2 items"),
+        ("hotline = 3\n", "hotline: expected a table"),
+        ("replications = 0\n", "replications: must be at least 1"),
+        ("[hotline\n", "not valid TOML"),
+        ('extends = "nowhere.toml"\n', "extends: scenario file"),
+    ],
+)
+def test_bad_scenarios_name_file_and_key(tmp_path, text, message):
+    path = write(tmp_path, "bad.toml", text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(str(path))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_extends_cycle(tmp_path):
+    write(tmp_path, "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path, "b.toml", 'extends = "a.toml"\n')
+    with pytest.raises(ScenarioError, match="cycle"):
+        load_scenario(tmp_path / "a.toml")
+
+
+def test_simulate_refuses_a_bad_scenario_without_a_traceback(tmp_path):
+    path = write(tmp_path, "bad.toml", "[hotline]\nlnes = 3\n")
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "caucus.cli", "simulate", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "did you mean hotline.lines?" in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("preset", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_preset_loads_and_says_what_it_is(preset):
+    scenario = load_scenario(preset)
+    assert scenario.description.strip()
+    assert preset.read_text().startswith("#")  # documented at its top
