@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-command set-up for Caucus Night: creates .venv, installs the project, then runs a job.
-#   bash scripts/dev.sh simulate   set up, then run the main job (a caucus-night simulation)
+#   bash scripts/dev.sh simulate   set up, then simulate Iowa 2020 caucus night (runs/iowa-2020/)
 #   bash scripts/dev.sh test       set up (PostgreSQL and Chromium too, for the service tests),
 #                                  then lint and run every test, slow ones included
 set -euo pipefail
@@ -18,7 +18,7 @@ fi
 
 case "$job" in
   simulate)
-    .venv/bin/caucus validate examples/results-sample.csv || [ $? -eq 1 ]
+    .venv/bin/caucus simulate scenarios/iowa-2020.toml
     ;;
   test)
     # The service tests need PostgreSQL and a headless browser: install Debian's when missing.
