@@ -50,24 +50,18 @@ def use_app(night: Night, record: PrecinctRecord) -> Try:
 
 def phone_hotline(night: Night, record: PrecinctRecord) -> Try:
     """Call, hold, hang up or get cut off, redial, until an operator takes the report or the
-    chair has had enough."""
+    chair has had enough. The report's length and the chair's patience on hold are the same
+    on every call."""
     env, config, hotline_config = night.env, night.config.chairs, night.config.hotline
     give_up_at = env.now + night.lognormal(
         config.hotline_give_up_median_min, config.hotline_give_up_sigma
     )
+    report_min = night.lognormal(
+        hotline_config.report_call_median_min, hotline_config.report_call_sigma
+    )
+    patience_min = night.lognormal(config.hold_patience_median_min, config.hold_patience_sigma)
     while env.now < give_up_at:
-        call = Call(
-            REPORT,
-            record.precinct.index,
-            env.now,
-            talk_min=night.lognormal(
-                hotline_config.report_call_median_min, hotline_config.report_call_sigma
-            ),
-            patience_min=night.lognormal(
-                config.hold_patience_median_min, config.hold_patience_sigma
-            ),
-            has_pin=True,
-        )
+        call = Call(REPORT, record.precinct.index, env.now, report_min, patience_min, True)
         outcome = yield from night.hotline.call(call)
         record.attempts.append(Attempt("hotline", call.placed_min, env.now, outcome))
         if outcome == SERVED:

@@ -111,7 +111,7 @@ class ChairsConfig:
     minutes from the first call)."""
     hotline_give_up_sigma: float = 0.7
     """Log-sd of that persistence."""
-    redial_busy_mean_min: float = 3.0
+    redial_busy_mean_min: float = 5.0
     """Mean minutes before redialling after a busy signal (exponential)."""
     redial_after_hold_mean_min: float = 10.0
     """Mean minutes before redialling after hanging up on hold or a dropped call."""

@@ -1,0 +1,104 @@
+"""Speed of one Iowa-2020-sized night, next to a plain SimPy M/M/c loop measured in the same run.
+
+    .venv/bin/python benchmarks/bench_night.py [--nights 5]
+
+Prints the wall time of a default night (1,765 precincts, a prank flood of several thousand
+calls), simulated calls per second, and the cost per call against the plain loop's cost per
+caller with the same number of callers. Targets (issue 3): a night under 0.5 s on one core;
+cost per call at most 2x the plain loop's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections import Counter
+from dataclasses import replace
+
+import simpy
+
+from sim import NightConfig, run_night
+
+
+def plain_mmc(callers: int, operators: int, load: float, seed: int) -> float:
+    """Wall seconds of the textbook SimPy M/M/c loop: callers arrive, queue, talk, leave."""
+    rng = random.Random(seed)
+    talk_mean = 18.0
+    gap_mean = talk_mean / (load * operators)
+    env = simpy.Environment()
+    desk = simpy.Resource(env, operators)
+
+    def caller(talk: float):
+        with desk.request() as request:
+            yield request
+            yield env.timeout(talk)
+
+    def source():
+        for _ in range(callers):
+            yield env.timeout(rng.expovariate(1 / gap_mean))
+            env.process(caller(rng.expovariate(1 / talk_mean)))
+
+    env.process(source())
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start
+
+
+def bench(name: str, config: NightConfig, nights: int) -> None:
+    """Time ``nights`` nights of ``config`` and the plain loop with as many callers; print."""
+    walls, calls, plain_walls = [], [], []
+    outcomes: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for seed in range(1, nights + 1):
+        start = time.perf_counter()
+        night = run_night(config, seed=seed)
+        walls.append(time.perf_counter() - start)
+        calls.append(len(night.calls))
+        outcomes.update(c.outcome for c in night.calls)
+        kinds.update(c.kind for c in night.calls)
+        plain_walls.append(plain_mmc(len(night.calls), config.hotline.operators, 0.9, seed))
+
+    wall, n_calls, plain = (statistics.median(x) for x in (walls, calls, plain_walls))
+    per_call_us = wall / n_calls * 1e6
+    plain_us = plain / n_calls * 1e6
+    ratio = per_call_us / plain_us
+    share = {k: round(v / sum(kinds.values()), 3) for k, v in kinds.most_common()}
+    answered = (outcomes["served"] + outcomes["dropped"]) / sum(outcomes.values())
+    busy = outcomes["busy"] / sum(outcomes.values())
+    print(f"== {name} ({nights} nights, seeds 1..{nights}, medians)")
+    print(
+        f"one night: {wall:.3f} s wall (min {min(walls):.3f}, max {max(walls):.3f}) "
+        f"for {config.precincts.regular + config.precincts.satellites} precincts and "
+        f"{n_calls:,.0f} calls -> {n_calls / wall:,.0f} simulated calls/s"
+    )
+    print(f"  call mix {share}; answered by an operator {answered:.1%}, busy signal {busy:.1%}")
+    print(
+        f"plain SimPy M/M/{config.hotline.operators} loop, {n_calls:,.0f} callers at 90% load: "
+        f"{plain:.3f} s -> {n_calls / plain:,.0f} callers/s"
+    )
+    print(
+        f"cost per call: model {per_call_us:.1f} us (everything in the night included) vs "
+        f"plain loop {plain_us:.1f} us per caller -> ratio {ratio:.2f}x"
+    )
+    print(
+        f"targets: night < 0.5 s {'MET' if wall < 0.5 else 'NOT MET'}; "
+        f"cost per call <= 2x plain {'MET' if ratio <= 2 else 'NOT MET'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nights", type=int, default=5, help="nights to time (default 5)")
+    args = parser.parse_args()
+    config = NightConfig()
+    run_night(config, seed=0)  # warm up imports and caches
+    bench("Iowa 2020 defaults", config, args.nights)
+    # Most default calls are cheap busy signals; with lines for everyone, every call queues.
+    queued = replace(config, hotline=replace(config.hotline, lines=100_000))
+    bench("same night, no busy signals (every call queues)", queued, args.nights)
+
+
+if __name__ == "__main__":
+    main()
