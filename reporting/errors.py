@@ -61,8 +61,17 @@ async def invalid_request(_: Request, error: Exception) -> JSONResponse:
 
 
 async def http_error(_: Request, error: Exception) -> JSONResponse:
-    """Framework refusals (404 route, 405 method) in the same shape."""
+    """Framework refusals (unparseable body, unknown route, wrong method) in the same shape."""
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:  # the body could not be parsed at all: as strict as a bad field
+        return problem_response(
+            Problem(
+                type="invalid-request",
+                title="The request does not match the API schema",
+                status=422,
+                detail=str(error.detail),
+            )
+        )
     title = str(error.detail) if error.detail else "HTTP error"
     slug = title.lower().replace(" ", "-")
     return problem_response(

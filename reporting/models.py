@@ -9,10 +9,20 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+
+def _whole(value: object) -> object:
+    """JSON Schema counts 12.0 as an integer; so do we. 12.5, "12" and true stay refused."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = BeforeValidator(_whole)
 GroupName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w .,'()-]+$")]
-Count = Annotated[int, Field(ge=0, le=100_000)]
+Count = Annotated[int, Field(ge=0, le=100_000), Whole]
+Attendance = Annotated[int, Field(ge=1, le=100_000), Whole]
 PrecinctId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 Reason = Annotated[str, Field(min_length=3, max_length=500)]
 
@@ -63,7 +73,7 @@ class Submission(Strict):
 class OpenReport(Submission):
     """`open`: the in-person participants counted when preference cards are handed out."""
 
-    attendance: Annotated[int, Field(ge=1, le=100_000)]
+    attendance: Attendance
 
 
 class FirstAlignmentGroup(Strict):
@@ -78,33 +88,20 @@ class FinalGroup(Strict):
     delegates: Count
 
 
-def _unique_names(groups: list[FirstAlignmentGroup] | list[FinalGroup]) -> None:
-    names = [g.name for g in groups]
-    if len(set(names)) != len(names):
-        raise ValueError("each preference group may appear only once")
-
-
 class FirstAlignmentReport(Submission):
-    """`first-alignment`: supporters per preference group before realignment."""
+    """`first-alignment`: supporters per preference group before realignment.
+
+    A group listed twice breaks the ``duplicate-report`` rule (422 impossible-result).
+    """
 
     groups: Annotated[list[FirstAlignmentGroup], Field(min_length=1, max_length=30)]
-
-    @model_validator(mode="after")
-    def _groups_unique(self) -> FirstAlignmentReport:
-        _unique_names(self.groups)
-        return self
 
 
 class CloseReport(Submission):
     """`close`: the final result: attendance, both alignments and delegates per group."""
 
-    attendance: Annotated[int, Field(ge=1, le=100_000)]
+    attendance: Attendance
     groups: Annotated[list[FinalGroup], Field(min_length=1, max_length=30)]
-
-    @model_validator(mode="after")
-    def _groups_unique(self) -> CloseReport:
-        _unique_names(self.groups)
-        return self
 
 
 class Receipt(BaseModel):

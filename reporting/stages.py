@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caucus.checks import Check, check_precinct
+from caucus.checks import DUPLICATE_REPORT, Check, check_precinct
 from caucus.results import GroupResult, PrecinctResult
 from caucus.rules import OneDelegateRule
 from reporting.models import RuleBroken, Stage
@@ -44,6 +44,10 @@ def check_stage(
     one_delegate: OneDelegateRule = OneDelegateRule.PLURALITY,
 ) -> list[RuleBroken]:
     """Rules ``body`` breaks, alone and against the current versions of the other stages."""
+    names = [g["name"] for g in body.get("groups", ())]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # nothing else can be judged with a group counted twice
+        return [_broken(DUPLICATE_REPORT, f"groups listed more than once: {', '.join(twice)}")]
     merged = {**others, stage: body}
     broken = []
     opened, aligned, closed = (merged.get(s) for s in Stage)

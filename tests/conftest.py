@@ -222,21 +222,39 @@ def _start_server(
     raise RuntimeError(f"caucus serve did not answer in 30 s: {log.read_text()}")
 
 
-@pytest.fixture
-def reporting_serve(
-    tmp_path: Path, reporting_roster: ReportingRoster
+@pytest.fixture(scope="session")
+def reporting_server_factory(
+    tmp_path_factory: pytest.TempPathFactory, reporting_roster: ReportingRoster
 ) -> Iterator[Callable[..., ReportingServer]]:
-    """``start(db_url, *flags, port=None)``: a real `caucus serve`; all stopped afterwards."""
+    """``start(db_url, *flags, port=None)``: a real `caucus serve`; all stopped at the end."""
     servers: list[ReportingServer] = []
+    logs = tmp_path_factory.mktemp("serve-logs")
 
     def start(db_url: str, *extra: str, port: int | None = None) -> ReportingServer:
-        log = tmp_path / f"serve-{len(servers)}.log"
+        log = logs / f"serve-{len(servers)}.log"
         server = _start_server(reporting_roster.path, db_url, log, extra, port or _free_port())
         servers.append(server)
         return server
 
     yield start
     for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def reporting_serve(
+    reporting_server_factory: Callable[..., ReportingServer],
+) -> Iterator[Callable[..., ReportingServer]]:
+    """Like ``reporting_server_factory``, but the test's servers are stopped when it ends."""
+    started: list[ReportingServer] = []
+
+    def start(db_url: str, *extra: str, port: int | None = None) -> ReportingServer:
+        server = reporting_server_factory(db_url, *extra, port=port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
         server.stop()
 
 

@@ -147,7 +147,7 @@ def test_operator_signs_in_with_operator_key(reporting_client):
         {"attendance": 10, "extra": 1},
         {"attendance": "10"},
         {"attendance": True},
-        {"attendance": 10.0},
+        {"attendance": 10.5},
         {"attendance": 0},
         {"attendance": None},
         {},
@@ -171,9 +171,19 @@ def test_malformed_json_is_422_not_500(reporting_client, chair):
     assert response.status_code == 422
 
 
-def test_duplicate_groups_are_422(reporting_client, chair):
+def test_a_group_listed_twice_is_422(reporting_client, chair):
     body = {"groups": [{"name": "Biden", "first": 3}, {"name": "Biden", "first": 4}]}
-    assert submit(reporting_client, chair, "first-alignment", body, "dupe-key-1").status_code == 422
+    response = submit(reporting_client, chair, "first-alignment", body, "dupe-key-1")
+    assert response.status_code == 422
+    assert [r["id"] for r in response.json()["rules"]] == ["duplicate-report"]
+
+
+def test_whole_floats_count_as_integers(reporting_client, chair):
+    response = submit(reporting_client, chair, "open", {"attendance": 10.0}, "float-key-1")
+    assert response.status_code == 201
+    assert reporting_client.get(f"/api/v1/precincts/{P1}").json()["stages"]["open"]["body"] == {
+        "attendance": 10
+    }
 
 
 def test_idempotency_key_is_required(reporting_client, chair):

@@ -1,0 +1,139 @@
+"""The same storage tests on SQLite and on a throwaway PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reporting.app import create_app
+from reporting.ledger import Entry, canonical_json
+from reporting.models import Stage
+from reporting.roster import load_roster
+from reporting.stages import check_stage
+from reporting.storage import Storage, open_storage
+
+
+def entry(precinct: str, stage: Stage, body: dict, key: str) -> Entry:
+    return Entry(
+        precinct_id=precinct,
+        stage=stage,
+        idempotency_key=key,
+        body=body,
+        body_sha256=hashlib.sha256(canonical_json(body).encode()).hexdigest(),
+        entered_by=f"chair:{precinct}",
+    )
+
+
+@pytest.fixture
+def storage(reporting_db_url):
+    opened = open_storage(reporting_db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def check(reporting_roster):
+    roster = load_roster(reporting_roster.path)
+    return lambda stage, body, others: check_stage(roster.get("P0001"), stage, body, others)
+
+
+def record(storage: Storage, check, *entries: Entry) -> list:
+    async def run() -> list:
+        return await asyncio.gather(*(storage.record(e, check, True) for e in entries))
+
+    return asyncio.run(run())
+
+
+def test_record_replay_conflict_correct(storage, check):
+    (accepted,) = record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 40}, "k1"))
+    assert accepted.kind == "accepted"
+    (replayed,) = record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 40}, "k1"))
+    assert replayed.kind == "replayed" and replayed.receipt == accepted.receipt
+    (conflict,) = record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 41}, "k2"))
+    assert conflict.kind == "conflict" and conflict.code == "already-reported"
+    body = {"attendance": 41, "correction_reason": "recount of sign-in sheet"}
+    (corrected,) = record(storage, check, entry("P0001", Stage.OPEN, body, "k3"))
+    assert corrected.kind == "accepted"
+    assert corrected.receipt.correction_of == accepted.receipt.receipt_id
+    rows = asyncio.run(storage.every_report())
+    assert [r.body["attendance"] for r in rows] == [40, 41]
+    current, corrections = asyncio.run(storage.precinct("P0001"))
+    assert current[Stage.OPEN].body["attendance"] == 41 and corrections == {Stage.OPEN: 1}
+
+
+def test_refused_results_are_not_stored(storage, check):
+    record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 10}, "k1"))
+    body = {"groups": [{"name": "Warren", "first": 11}]}
+    (refused,) = record(storage, check, entry("P0001", Stage.FIRST_ALIGNMENT, body, "k2"))
+    assert refused.kind == "refused"
+    assert [r.id for r in refused.rules] == ["first-above-attendance"]
+    assert len(asyncio.run(storage.every_report())) == 1
+
+
+def test_concurrent_different_reports_store_one(storage, check):
+    entries = [entry("P0001", Stage.OPEN, {"attendance": 30 + i}, f"race-{i}") for i in range(20)]
+    outcomes = record(storage, check, *entries)
+    assert sorted(o.kind for o in outcomes) == ["accepted"] + ["conflict"] * 19
+    assert len(asyncio.run(storage.every_report())) == 1
+
+
+def test_concurrent_identical_reports_store_one(storage, check):
+    entries = [entry("P0001", Stage.OPEN, {"attendance": 30}, f"same-{i}") for i in range(20)]
+    outcomes = record(storage, check, *entries)
+    assert sorted(o.kind for o in outcomes) == ["accepted"] + ["replayed"] * 19
+    assert len({o.receipt.receipt_id for o in outcomes}) == 1
+    assert len(asyncio.run(storage.every_report())) == 1
+
+
+def test_concurrent_corrections_of_one_version_store_one(storage, check):
+    record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 30}, "orig"))
+    entries = [
+        entry("P0001", Stage.OPEN, {"attendance": 31 + i, "correction_reason": "fix"}, f"fix-{i}")
+        for i in range(10)
+    ]
+    outcomes = record(storage, check, *entries)
+    # Each correction is applied in turn to the then-current version: a chain, never a fork.
+    rows = asyncio.run(storage.every_report())
+    corrected = [r.receipt.correction_of for r in rows if r.receipt.correction_of]
+    assert len(corrected) == len(set(corrected)) == sum(o.kind == "accepted" for o in outcomes)
+
+
+def test_final_reports_use_the_current_version(storage, check, reporting_close, reporting_roster):
+    body = reporting_close("P0001", reporting_roster.delegates["P0001"], seed=3)
+    record(storage, check, entry("P0001", Stage.CLOSE, body, "c1"))
+    fixed = {**body, "correction_reason": "typo in sheet"}
+    record(storage, check, entry("P0001", Stage.CLOSE, fixed, "c2"))
+    assert asyncio.run(storage.final_reports()) == [fixed]
+
+
+def test_bad_pins_lock_out(storage):
+    for _ in range(2):
+        assert asyncio.run(storage.bad_pin("P0007", 1000.0, 3, 60)) == 0.0
+    assert asyncio.run(storage.lockout("P0007")) == (2, 0.0)
+    assert asyncio.run(storage.bad_pin("P0007", 1000.0, 3, 60)) == 1060.0
+    assert asyncio.run(storage.lockout("P0007")) == (0, 1060.0)
+    asyncio.run(storage.good_pin("P0007"))
+    assert asyncio.run(storage.lockout("P0007")) == (0, 0.0)
+
+
+def test_the_api_on_each_database(reporting_settings, reporting_db_url, reporting_roster):
+    settings = reporting_settings.model_copy(update={"db_url": reporting_db_url})
+    with TestClient(create_app(settings)) as client:
+        pin = reporting_roster.pins["P0001"]
+        token = client.post("/api/v1/sessions", json={"precinct_id": "P0001", "pin": pin})
+        auth = {"Authorization": f"Bearer {token.json()['token']}", "Idempotency-Key": "api-db-1"}
+        first = client.post("/api/v1/precincts/P0001/open", json={"attendance": 12}, headers=auth)
+        again = client.post("/api/v1/precincts/P0001/open", json={"attendance": 12}, headers=auth)
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert client.get("/healthz").json()["storage"] == reporting_db_url.split(":")[0]
+        assert client.get("/api/v1/precincts/P0001").json()["status"] == "open"
+
+
+def test_postgres_is_used_when_installed(reporting_postgres):
+    import psycopg
+
+    with psycopg.connect(reporting_postgres) as connection:
+        assert connection.execute("SHOW fsync").fetchone() == ("on",)
