@@ -1,8 +1,10 @@
 """PostgreSQL storage (psycopg 3 with a connection pool), for several workers or hosts.
 
 Commits use the server's durable default (``synchronous_commit=on``); concurrent commits share
-WAL flushes. A write that loses a race on a unique constraint is re-run once, and then sees
-the winner's row (a replay or a 409), so a race never adds a second row.
+WAL flushes. Submissions for one precinct take a transaction-scoped advisory lock, so they run
+one after another across workers and hosts; the unique constraints stay as the safety net (a
+write that still loses a race is re-run and then sees the winner's row), so a race never adds a
+second row.
 """
 
 from __future__ import annotations
@@ -76,16 +78,20 @@ class PostgresStorage(Storage):
             self._pool.close()
             raise StorageError(f"cannot open PostgreSQL: {error}") from error
 
-    async def write(self, work: Callable[[PostgresTx], T]) -> T:
-        return await anyio.to_thread.run_sync(self._write, work)
+    async def write(self, work: Callable[[PostgresTx], T], serialize_on: str | None = None) -> T:
+        return await anyio.to_thread.run_sync(self._write, work, serialize_on)
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)
 
-    def _write(self, work: Callable[[PostgresTx], T]) -> T:
+    def _write(self, work: Callable[[PostgresTx], T], serialize_on: str | None) -> T:
         for _ in range(RACE_RETRIES):
             try:
                 with self._pool.connection() as connection, connection.transaction():
+                    if serialize_on is not None:
+                        connection.execute(
+                            "SELECT pg_advisory_xact_lock(hashtext(%s))", (serialize_on,)
+                        )
                     return work(PostgresTx(connection))
             except psycopg.errors.UniqueViolation as error:
                 race = error

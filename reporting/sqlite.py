@@ -89,7 +89,8 @@ class SqliteStorage(Storage):
             self._connections.append(connection)
         return connection
 
-    async def write(self, work: Callable[[SqliteTx], T]) -> T:
+    async def write(self, work: Callable[[SqliteTx], T], serialize_on: str | None = None) -> T:
+        """Queue ``work`` for the writer thread (which serialises every write anyway)."""
         if not self._writer.is_alive():
             raise StorageError("the SQLite writer has stopped")
         loop = asyncio.get_running_loop()

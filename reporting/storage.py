@@ -28,8 +28,11 @@ class Storage(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    async def write(self, work: Callable[[Tx], T]) -> T:
-        """Run ``work`` in a transaction; return once it is durably committed."""
+    async def write(self, work: Callable[[Tx], T], serialize_on: str | None = None) -> T:
+        """Run ``work`` in a transaction; return once it is durably committed.
+
+        Writes with the same ``serialize_on`` key never run concurrently.
+        """
 
     @abc.abstractmethod
     async def read(self, work: Callable[[Tx], T]) -> T:
@@ -40,7 +43,9 @@ class Storage(abc.ABC):
         """Finish pending writes and release connections."""
 
     async def record(self, entry: Entry, check: Check, reject_impossible: bool) -> Outcome:
-        return await self.write(lambda tx: ledger.record(tx, entry, check, reject_impossible))
+        return await self.write(
+            lambda tx: ledger.record(tx, entry, check, reject_impossible), entry.precinct_id
+        )
 
     async def precinct(self, precinct_id: str) -> tuple[dict[Stage, StoredReport], dict]:
         """Current version of each stage and corrections per stage."""
