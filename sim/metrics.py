@@ -110,9 +110,8 @@ def conservation_problems(night: Night) -> list[str]:
             problems.append(f"{name} published {record.publications} times")
         if record.publications and record.received_min is None:
             problems.append(f"{name} published without arriving")
-        if record.published_min is not None and not (
-            record.ready_min <= record.received_min <= record.verified_min <= record.published_min
-        ):
+        times = [record.ready_min, record.received_min, record.verified_min, record.published_min]
+        if None not in times and times != sorted(times):
             problems.append(f"{name} times out of order")
     published = Counter(r.precinct.index for r in night.hq.published)
     if any(n > 1 for n in published.values()):

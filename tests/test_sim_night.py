@@ -2,11 +2,12 @@
 
 import dataclasses
 import math
+from collections import Counter
 
 import pytest
 
-from sim import NightConfig, conservation_problems, hold_by_hour, run_night, summarize
-from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, PARTIAL
+from sim import Night, NightConfig, conservation_problems, hold_by_hour, run_night, summarize
+from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
 from sim.chairs import CHANNEL_TRIES
 from sim.config import CHANNELS
 from sim.hotline import BUSY, PRANK, PUBLIC, REPORT, SCREENED
@@ -30,9 +31,16 @@ def small(**changes) -> NightConfig:
     return config
 
 
+def checked_night(config: NightConfig, seed: int) -> Night:
+    """Run a night and check its conservation laws: every night in these tests passes them."""
+    played = run_night(config, seed)
+    assert conservation_problems(played) == []
+    return played
+
+
 @pytest.fixture(scope="module")
 def iowa():
-    return run_night(NightConfig(), seed=2020)
+    return checked_night(NightConfig(), seed=2020)
 
 
 def test_an_iowa_sized_night_runs_and_conserves(iowa):
@@ -79,7 +87,7 @@ def test_hold_times_are_long_once_the_flood_starts(iowa):
 
 def test_the_same_seed_gives_the_same_night_number_for_number():
     config = small()
-    a, b = run_night(config, seed=5), run_night(config, seed=5)
+    a, b = checked_night(config, seed=5), checked_night(config, seed=5)
     assert summarize(a) == summarize(b)
     assert [(c.kind, c.placed_min, c.wait_min, c.outcome) for c in a.calls] == [
         (c.kind, c.placed_min, c.wait_min, c.outcome) for c in b.calls
@@ -88,7 +96,7 @@ def test_the_same_seed_gives_the_same_night_number_for_number():
         (r.published_min, r.published) for r in b.records
     ]
     assert a.series == b.series
-    assert summarize(run_night(config, seed=6)) != summarize(a)
+    assert summarize(checked_night(config, seed=6)) != summarize(a)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -102,13 +110,13 @@ def test_small_nights_conserve_under_many_settings(seed):
         small(hotline={"lines": 4, "operators": 4}, horizon_min=600.0),
     ]
     for config in variants:
-        night = run_night(config, seed)
+        night = checked_night(config, seed)
         assert conservation_problems(night) == [], config
         assert all(c.outcome is not None for c in night.calls)
 
 
 def test_a_short_night_reports_precincts_that_never_arrived():
-    night = run_night(small(horizon_min=240.0), seed=1)
+    night = checked_night(small(horizon_min=240.0), seed=1)
     statuses = {r.status for r in night.records}
     assert "never-arrived" in statuses
     assert summarize(night)["never_arrived"] > 0
@@ -117,7 +125,7 @@ def test_a_short_night_reports_precincts_that_never_arrived():
 
 
 def test_a_working_app_and_continuous_release_publish_within_hours():
-    night = run_night(
+    night = checked_night(
         small(
             app={"installed_share": 1.0, "login_failure_prob": 0.02, "partial_data_prob": 0.0},
             release={"mode": "continuous"},
@@ -134,8 +142,8 @@ def test_a_working_app_and_continuous_release_publish_within_hours():
 
 
 def test_an_app_outage_sends_chairs_to_the_hotline():
-    up = summarize(run_night(small(app={"installed_share": 1.0}), seed=2))
-    down = run_night(small(app={"installed_share": 1.0, "outages": ((-600.0, 900.0),)}), seed=2)
+    up = summarize(checked_night(small(app={"installed_share": 1.0}), seed=2))
+    down = checked_night(small(app={"installed_share": 1.0, "outages": ((-600.0, 900.0),)}), seed=2)
     assert {a.outcome for r in down.records for a in r.attempts if a.channel == "app"} <= {
         OUTAGE,
         LOGIN_FAILED,
@@ -144,8 +152,8 @@ def test_an_app_outage_sends_chairs_to_the_hotline():
 
 
 def test_pin_screening_frees_operators_from_pranks():
-    leaked = summarize(run_night(small(), seed=4))
-    screened_night = run_night(small(hotline={"pin_screening": True}), seed=4)
+    leaked = summarize(checked_night(small(), seed=4))
+    screened_night = checked_night(small(hotline={"pin_screening": True}), seed=4)
     screened = summarize(screened_night)
     assert leaked["prank_operator_share"] > 0.05
     assert screened["prank_operator_share"] == 0
@@ -155,7 +163,7 @@ def test_pin_screening_frees_operators_from_pranks():
 
 
 def test_no_leak_means_no_pranks():
-    night = run_night(small(prank={"leak_min": None}), seed=1)
+    night = checked_night(small(prank={"leak_min": None}), seed=1)
     assert not any(c.kind == PRANK for c in night.calls)
     assert any(c.kind == REPORT for c in night.calls)
 
@@ -177,4 +185,32 @@ def test_every_channel_name_has_a_chair_behaviour():
 
 def test_an_unknown_release_mode_is_refused():
     with pytest.raises(ValueError, match="release mode"):
-        run_night(small(release={"mode": "weekly"}), seed=1)
+        checked_night(small(release={"mode": "weekly"}), seed=1)
+
+
+def test_a_saturated_app_back_end_turns_chairs_away():
+    config = small(
+        app={"installed_share": 1.0, "backend_capacity": 2, "backend_submit_min": 30.0},
+        precincts={"caucus_sigma": 0.01, "satellite_start_min": 0.0},
+    )
+    played = checked_night(config, seed=1)
+    outcomes = Counter(a.outcome for r in played.records for a in r.attempts if a.channel == "app")
+    assert outcomes[OVERLOADED] > 20
+    assert summarize(played)["share_app"] < 0.8
+
+
+def test_conservation_problems_are_found_when_they_happen():
+    played = checked_night(small(), seed=8)
+    played.records[0].publications = 2
+    played.records[1].received_min = None
+    played.records[2].verified_min = played.records[2].published_min + 1
+    played.calls[0].outcome = None
+    played.calls.append(dataclasses.replace(played.calls[-1], kind=REPORT, caller=10**6))
+    played.hotline.peak_lines_busy = played.config.hotline.lines + 1
+    problems = "\n".join(conservation_problems(played))
+    assert "published 2 times" in problems
+    assert "published without arriving" in problems
+    assert "times out of order" in problems
+    assert "has no outcome" in problems
+    assert "attempts do not match" in problems
+    assert "lines busy of" in problems
