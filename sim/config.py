@@ -14,6 +14,24 @@ from dataclasses import dataclass, field
 CHANNELS = ("app", "hotline", "photo", "mail")
 """Ways a chair can get a result to HQ."""
 
+MISTAKE_KINDS = (
+    "final-above-first",
+    "viable-group-shrank",
+    "wrong-rounding",
+    "wrong-delegate-total",
+    "swapped-numbers",
+    "missing-number",
+)
+"""Chair mistakes seen in 2020 (see :data:`sim.precincts.MISTAKES`)."""
+
+RELEASE_MODES = ("continuous", "batches")
+"""How HQ publishes verified results."""
+
+
+def _require(ok: bool, problem: str) -> None:
+    if not ok:
+        raise ValueError(problem)
+
 
 @dataclass(frozen=True, slots=True)
 class PrecinctsConfig:
@@ -72,6 +90,13 @@ class PrecinctsConfig:
     satellite_start_min: float = -60.0
     """Satellite caucuses start earlier on average (minutes after 7 pm; negative is before)."""
 
+    def __post_init__(self) -> None:
+        _require(
+            len(self.groups) == len(self.group_shares),
+            f"precincts.groups has {len(self.groups)} names but group_shares "
+            f"{len(self.group_shares)} shares",
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class MistakesConfig:
@@ -79,17 +104,18 @@ class MistakesConfig:
 
     rate: float = 0.06
     """Probability a chair's reported result has a mistake (2020: over 100 of 1,765)."""
-    kinds: tuple[str, ...] = (
-        "final-above-first",
-        "viable-group-shrank",
-        "wrong-rounding",
-        "wrong-delegate-total",
-        "swapped-numbers",
-        "missing-number",
-    )
-    """Mistake kinds (see :data:`sim.precincts.MISTAKES`)."""
+    kinds: tuple[str, ...] = MISTAKE_KINDS
+    """Mistake kinds, from :data:`MISTAKE_KINDS`."""
     weights: tuple[float, ...] = (0.35, 0.15, 0.15, 0.1, 0.15, 0.1)
     """Relative frequency of each kind (same order as ``kinds``)."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(MISTAKE_KINDS)
+        _require(not unknown, f"mistakes.kinds: unknown {sorted(unknown)}; use {MISTAKE_KINDS}")
+        _require(
+            len(self.kinds) == len(self.weights),
+            f"mistakes.kinds has {len(self.kinds)} kinds but weights {len(self.weights)}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +144,10 @@ class ChairsConfig:
     photo_share: float = 0.6
     """Share of chairs who can send a photo or drive to HQ when the hotline fails; the others go
     home and the worksheet goes back by mail."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.channels) - set(CHANNELS)
+        _require(not unknown, f"chairs.channels: unknown {sorted(unknown)}; use {CHANNELS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,11 +278,18 @@ class ReleaseConfig:
     """When verified results are published."""
 
     mode: str = "batches"
-    """"continuous": each verified result is published at once; "batches": at set times."""
+    """continuous: each verified result is published at once; batches: at set times."""
     batch_times_min: tuple[float, ...] = (1260.0, 1680.0, 2280.0, 2736.0, 3000.0, 3204.0, 4365.0)
     """Batch release times (minutes after 7 pm; 2020: first release 21 h after the start)."""
     then_every_min: float = 240.0
     """After the last set time, a batch every this many minutes."""
+
+    def __post_init__(self) -> None:
+        _require(
+            self.mode in RELEASE_MODES,
+            f"release.mode {self.mode!r} is not one of {RELEASE_MODES}",
+        )
+        _require(self.then_every_min > 0, "release.then_every_min must be positive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,6 @@ from caucus.checks import MISSING_FIELD
 from sim.config import HQConfig, ReleaseConfig
 from sim.precincts import PrecinctRecord
 
-RELEASE_MODES = ("continuous", "batches")
-
 TYPED_IN = frozenset({"photo", "mail"})
 """Channels whose worksheets HQ staff must type in (app and phoned reports arrive as data)."""
 
@@ -43,8 +41,6 @@ class HQ:
         rng: random.Random,
         lognormal: Callable[[float, float], float],
     ):
-        if release.mode not in RELEASE_MODES:
-            raise ValueError(f"release mode {release.mode!r} is not one of {RELEASE_MODES}")
         self.env = env
         self.config = config
         self.release = release

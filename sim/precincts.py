@@ -10,8 +10,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from caucus import GroupResult, PrecinctResult, allocate_delegates, satellite_delegates
-from caucus.rules import viable_groups
+from caucus import (
+    GroupResult,
+    PrecinctResult,
+    allocate_delegates,
+    satellite_delegates,
+    viable_groups,
+)
 from sim.config import MistakesConfig, PrecinctsConfig
 
 
@@ -63,7 +68,7 @@ class PrecinctRecord:
 
     @property
     def status(self) -> str:
-        """ "published", "unpublished" (arrived, not yet published) or "never-arrived"."""
+        """One of published, unpublished (arrived, not yet published) or never-arrived."""
         if self.published_min is not None:
             return "published"
         return "unpublished" if self.received_min is not None else "never-arrived"
@@ -171,7 +176,7 @@ def caucus(
 
     About ``join_share`` of each non-viable group joins one viable group together (a larger
     group is likelier to win them over); half of the others go home, the rest stay and count for
-    nothing.
+    nothing. If no group is viable, the smallest groups combine with the largest until it is.
     When more groups are viable than seats, the smallest viable groups fold into the largest
     before the count (rule 6 is not simulated: the checks would read it as a group shrinking).
     Coin tosses are drawn from ``rng``.

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 from collections import Counter
 
 import pytest
@@ -9,8 +10,9 @@ import pytest
 from sim import Night, NightConfig, conservation_problems, hold_by_hour, run_night, summarize
 from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
 from sim.chairs import CHANNEL_TRIES
-from sim.config import CHANNELS
+from sim.config import CHANNELS, MISTAKE_KINDS
 from sim.hotline import BUSY, PRANK, PUBLIC, REPORT, SCREENED
+from sim.precincts import MISTAKES
 
 
 def small(**changes) -> NightConfig:
@@ -179,13 +181,24 @@ def test_errors_are_counted_injected_caught_and_published(iowa):
             assert record.published == record.precinct.reported
 
 
-def test_every_channel_name_has_a_chair_behaviour():
+def test_every_channel_and_mistake_name_has_a_behaviour():
     assert set(CHANNEL_TRIES) == set(CHANNELS)
+    assert set(MISTAKES) == set(MISTAKE_KINDS)
 
 
-def test_an_unknown_release_mode_is_refused():
-    with pytest.raises(ValueError, match="release mode"):
-        checked_night(small(release={"mode": "weekly"}), seed=1)
+@pytest.mark.parametrize(
+    ("section", "values", "message"),
+    [
+        ("release", {"mode": "weekly"}, "release.mode 'weekly'"),
+        ("chairs", {"channels": ("app", "pigeon")}, "chairs.channels: unknown ['pigeon']"),
+        ("mistakes", {"kinds": ("typo",), "weights": (1.0,)}, "mistakes.kinds: unknown"),
+        ("mistakes", {"weights": (1.0,)}, "6 kinds but weights 1"),
+        ("precincts", {"group_shares": (0.5, 0.5)}, "8 names but group_shares 2"),
+    ],
+)
+def test_inconsistent_settings_are_refused_with_the_key_named(section, values, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        small(**{section: values})
 
 
 def test_a_saturated_app_back_end_turns_chairs_away():
