@@ -2,8 +2,12 @@
 
 import dataclasses
 import math
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +231,26 @@ def test_conservation_problems_are_found_when_they_happen():
     assert "has no outcome" in problems
     assert "attempts do not match" in problems
     assert "lines busy of" in problems
+
+
+def test_a_night_does_not_depend_on_string_hashing():
+    """Worker processes hash strings differently; the night must not notice."""
+    script = (
+        "import hashlib; from sim import run_night, summarize; n = run_night(seed=7); "
+        "print(hashlib.sha256(repr((sorted(summarize(n).items()), "
+        "[(r.published_min, r.published) for r in n.records], "
+        "[(c.placed_min, c.wait_min, c.outcome) for c in n.calls])).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout
+        for hash_seed in (1, 2)
+    }
+    assert len(digests) == 1
+    assert len(digests.pop().strip()) == 64
