@@ -21,9 +21,8 @@ def write_comparison(
     """An overlay of the reporting curves and a table of each scenario against the first."""
     out.mkdir(parents=True, exist_ok=True)
     record = RECORDS.get(scenarios[0].table.get("record", ""), ((), ()))[0]
-    plot = plots.reporting_curve(
-        runs, grid(scenarios[0].night), out / "comparison.png", record, received=False
-    )
+    curves = plots.reporting_curve(runs, grid(scenarios[0].night), record, received=False)
+    plot = plots.save(curves, out / "comparison.png")
     names = list(runs)
     base = names[0]
     lines = [f"{'':<32}" + "".join(f"{name[:30]:<32}" for name in names)]
@@ -51,7 +50,7 @@ def write_sweep(
     """The metric (hours) at each grid point, as a table and a plot."""
     out.mkdir(parents=True, exist_ok=True)
     rows = [(label, [r.summary[metric] for r in reps]) for label, reps in runs.items()]
-    plot = plots.metric_sweep(rows, parameter, metric, out / "sweep.png")
+    plot = plots.save(plots.metric_sweep(rows, parameter, metric), out / "sweep.png")
     width = max(len(label) for label, _ in rows) + 2
     lines = [f"{metric} (hours after 7 pm; mean [90% band])"]
     lines += [f"{label:<{width}}{band(values).format(60)}" for label, values in rows]

@@ -26,7 +26,7 @@ DELAY_LABELS = {
 
 
 def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(9, 5), dpi=110)
+    figure = Figure(figsize=(9, 5), dpi=110, layout="tight")
     axes = figure.add_subplot()
     axes.set_title(title)
     axes.set_xlabel(xlabel)
@@ -35,8 +35,8 @@ def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
     return figure, axes
 
 
-def _save(figure: Figure, path: Path) -> Path:
-    figure.tight_layout()
+def save(figure: Figure, path: Path) -> Path:
+    """Write a figure as PNG and return its path."""
     figure.savefig(path)
     return path
 
@@ -52,10 +52,9 @@ def reporting_horizon_h(curves: list[np.ndarray], minutes: np.ndarray) -> float:
 def reporting_curve(
     runs: dict[str, list[Replication]],
     minutes: np.ndarray,
-    path: Path,
     record: tuple[ReleasePoint, ...] = (),
     received: bool = True,
-) -> Path:
+) -> Figure:
     """Share of precincts received and published through the night, mean and 90% band."""
     hours = minutes / 60
     title = "Precincts reporting" if len(runs) == 1 else "Precincts published, by scenario"
@@ -86,13 +85,15 @@ def reporting_curve(
     axes.set_xlim(0, horizon)
     axes.set_ylim(0, 101)
     axes.legend(loc="lower right", title="mean, 90% band" if len(runs) == 1 else None)
-    return _save(figure, path)
+    return figure
 
 
-def hold_times(reps: list[Replication], path: Path, record: tuple[HoldReport, ...] = ()) -> Path:
-    """90th-percentile hold of chairs' calls by the hour they were placed."""
+def hold_times(reps: list[Replication], record: tuple[HoldReport, ...] = ()) -> Figure:
+    """90th-percentile hold of chairs' calls by the hour the hold ended."""
     figure, axes = _axes(
-        "Hotline hold times of precinct chairs", "hour the call was placed (after 7 pm)", "minutes"
+        "Hotline hold times of precinct chairs",
+        "hour the hold ended: answered or hung up (hours after 7 pm)",
+        "minutes on hold",
     )
     mean, low, high = curve_band([r.report_hold_p90_by_hour for r in reps])
     hours = np.arange(len(mean)) + 0.5
@@ -113,10 +114,10 @@ def hold_times(reps: list[Replication], path: Path, record: tuple[HoldReport, ..
                 label=f"chairs' reports ({kind.replace('_', ' ')})",
             )
     axes.legend(loc="upper left")
-    return _save(figure, path)
+    return figure
 
 
-def hotline_load(reps: list[Replication], sample_every_min: float, lines: int, path: Path) -> Path:
+def hotline_load(reps: list[Replication], sample_every_min: float, lines: int) -> Figure:
     """Lines busy and callers on hold through the night, mean and 90% band."""
     figure, axes = _axes("Hotline load", "hours after 7 pm", "calls")
     for series, label in ((lambda r: r.lines_busy, "lines busy"), (lambda r: r.on_hold, "on hold")):
@@ -130,10 +131,10 @@ def hotline_load(reps: list[Replication], sample_every_min: float, lines: int, p
     end_h = (active[-1] + 1) * sample_every_min / 60 if len(active) else 12
     axes.set_xlim(0, max(6, math.ceil(end_h * 1.1)))
     axes.legend(loc="upper right")
-    return _save(figure, path)
+    return figure
 
 
-def channel_mix(reps: list[Replication], path: Path) -> Path:
+def channel_mix(reps: list[Replication]) -> Figure:
     """Share of precincts received by each channel, with the 90% band."""
     figure, axes = _axes("How results reached HQ", "channel", "share of precincts (%)")
     bands = [band([100 * r.summary[f"share_{c}"] for r in reps]) for c in CHANNELS]
@@ -141,10 +142,10 @@ def channel_mix(reps: list[Replication], path: Path) -> Path:
     errors = [[b.mean - b.low for b in bands], [b.high - b.mean for b in bands]]
     axes.bar(CHANNELS, means, yerr=errors, capsize=6, color=COLORS[: len(CHANNELS)])
     axes.set_ylim(0, 100)
-    return _save(figure, path)
+    return figure
 
 
-def delay_sources(reps: list[Replication], path: Path) -> Path:
+def delay_sources(reps: list[Replication]) -> Figure:
     """Mean hours of each part of a published precinct's delay, with the 90% band."""
     figure, axes = _axes(
         "Where the delay comes from (published precincts)", "mean hours", "part of the delay"
@@ -154,12 +155,10 @@ def delay_sources(reps: list[Replication], path: Path) -> Path:
     errors = [[b.mean - b.low for b in bands], [b.high - b.mean for b in bands]]
     axes.barh(labels, [b.mean for b in bands], xerr=errors, capsize=6)
     axes.invert_yaxis()
-    return _save(figure, path)
+    return figure
 
 
-def metric_sweep(
-    rows: list[tuple[str, list[float]]], parameter: str, metric: str, path: Path
-) -> Path:
+def metric_sweep(rows: list[tuple[str, list[float]]], parameter: str, metric: str) -> Figure:
     """A metric (hours) against a swept parameter: mean and 90% band per grid point."""
     figure, axes = _axes(f"{metric} by {parameter}", parameter, f"{metric} (hours)")
     labels = [label for label, _ in rows]
@@ -168,4 +167,4 @@ def metric_sweep(
     axes.plot(x, [b.mean for b in bands], "o-")
     axes.fill_between(x, [b.low for b in bands], [b.high for b in bands], alpha=0.2, lw=0)
     axes.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0)
-    return _save(figure, path)
+    return figure

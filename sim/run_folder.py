@@ -165,21 +165,20 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
     figures = [
         (
             "Reporting curve",
-            plots.reporting_curve(
-                {scenario.name: reps}, minutes, folder / "reporting-curve.png", releases
-            ),
+            "reporting-curve.png",
+            plots.reporting_curve({scenario.name: reps}, minutes, releases),
         ),
-        ("Hold times", plots.hold_times(reps, folder / "hold-times.png", holds)),
+        ("Hold times", "hold-times.png", plots.hold_times(reps, holds)),
         (
             "Hotline load",
-            plots.hotline_load(
-                reps, config.sample_every_min, config.hotline.lines, folder / "hotline-load.png"
-            ),
+            "hotline-load.png",
+            plots.hotline_load(reps, config.sample_every_min, config.hotline.lines),
         ),
-        ("Channel mix", plots.channel_mix(reps, folder / "channels.png")),
-        ("Where the delay comes from", plots.delay_sources(reps, folder / "delay-sources.png")),
+        ("Channel mix", "channels.png", plots.channel_mix(reps)),
+        ("Where the delay comes from", "delay-sources.png", plots.delay_sources(reps)),
     ]
-    (folder / "report.html").write_text(report_html(scenario, len(reps), rows, figures))
+    saved = [(title, plots.save(figure, folder / name)) for title, name, figure in figures]
+    (folder / "report.html").write_text(report_html(scenario, len(reps), rows, saved))
 
 
 def report_html(

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.config import NightConfig
 from sim.hotline import REPORT
-from sim.metrics import hold_by_hour, summarize
+from sim.metrics import summarize
 from sim.night import Night, run_night
 
 GRID_STEP_MIN = 10.0
@@ -64,7 +64,8 @@ class Replication:
     published: np.ndarray
     """Share of precincts published at each grid minute."""
     report_hold_p90_by_hour: np.ndarray
-    """90th percentile hold (minutes) of chairs' calls placed in each hour after 7 pm."""
+    """90th percentile hold (minutes) of chairs' calls whose hold ended in each hour after
+    7 pm."""
     lines_busy: np.ndarray
     """Lines busy every ``sample_every_min`` minutes from 7 pm."""
     on_hold: np.ndarray
@@ -180,11 +181,18 @@ def _sampled(night: Night, column: int) -> np.ndarray:
 
 
 def _hold_p90_by_hour(night: Night) -> np.ndarray:
+    """90th-percentile hold of chairs' calls by the hour the hold ended (answered or hung up),
+    as chairs told reporters: "on hold for an hour" is said when the hold is over."""
     hours = math.ceil(night.config.horizon_min / 60)
+    holds: dict[int, list[float]] = {}
+    for call in night.calls:
+        if call.kind == REPORT and call.wait_min is not None:
+            hour = math.floor((call.placed_min + call.wait_min) / 60)
+            holds.setdefault(hour, []).append(call.wait_min)
     out = np.full(hours, np.nan)
-    for hour in hold_by_hour(night, REPORT):
-        if 0 <= hour.hour < hours:
-            out[hour.hour] = hour.p90_min
+    for hour, waits in holds.items():
+        if 0 <= hour < hours:
+            out[hour] = np.percentile(waits, 90)
     return out
 
 

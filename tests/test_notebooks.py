@@ -1,0 +1,50 @@
+"""The planners' notebooks run top to bottom, and are committed without outputs."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+FAST = {
+    "expected-delays.ipynb": ("NIGHTS = 2\nWORKERS = 1", 3),
+    "staffing.ipynb": ("NIGHTS = 1\nWORKERS = 1\nOPERATORS = [24, 96]", 1),
+}
+"""Per notebook: test parameters appended to its parameter cell (to keep the run short), and
+the plots it draws."""
+
+
+def notebooks():
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_has_a_parameter_cell_first(path):
+    notebook = nbformat.read(path, as_version=4)
+    first_code = next(c for c in notebook.cells if c.cell_type == "code")
+    assert "parameters" in first_code.metadata.get("tags", [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in notebooks() if p.name in FAST], ids=lambda p: p.name)
+def test_runs_top_to_bottom(path):
+    notebook = nbformat.read(path, as_version=4)
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    fast, plots = FAST[path.name]
+    parameters.source += "\n" + fast
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": NOTEBOOKS}}
+    ).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == plots, "the notebook's plots did not render"
