@@ -102,8 +102,9 @@ class PrecinctsConfig:
 class MistakesConfig:
     """Chair mistakes on the reported result, of the kinds seen in 2020."""
 
-    rate: float = 0.06
-    """Probability a chair's reported result has a mistake (2020: over 100 of 1,765)."""
+    rate: float = 0.1
+    """Probability a chair's worksheet has a mistake (2020: over 100 of 1,765 published results
+    were inconsistent; a few mistakes are caught and corrected, a few pass the checks)."""
     kinds: tuple[str, ...] = MISTAKE_KINDS
     """Mistake kinds, from :data:`MISTAKE_KINDS`."""
     weights: tuple[float, ...] = (0.35, 0.15, 0.15, 0.1, 0.15, 0.1)
@@ -265,6 +266,9 @@ class HQConfig:
     """Minutes a verifier spends calling a chair back about a flagged or incomplete result."""
     callback_success_prob: float = 0.5
     """Probability the callback settles it; otherwise HQ waits for the paper worksheet."""
+    correction_prob: float = 0.3
+    """Probability that following up a flagged mistake corrects it; otherwise the worksheet, the
+    legal record, is published as the chair wrote it (2020: many inconsistent results were)."""
     worksheet_median_min: float = 720.0
     """Median minutes from a failed callback until the paper worksheet reaches HQ."""
     worksheet_sigma: float = 0.5

@@ -61,7 +61,8 @@ class HQ:
 
     def verify(self, record: PrecinctRecord) -> Generator[simpy.Event, Any, None]:
         """Type the worksheet in if needed, check the result, call the chair back about anything
-        flagged (or wait for the paper worksheet), then hold it for release."""
+        flagged (or wait for the paper worksheet), perhaps correct the mistake, then hold the
+        result for release."""
         env, config = self.env, self.config
         if record.channel in TYPED_IN:
             with self.data_entry.request() as typist:
@@ -75,7 +76,9 @@ class HQ:
                 yield env.timeout(config.callback_min)
         if record.findings and self.rng.random() >= config.callback_success_prob:
             yield env.timeout(self.lognormal(config.worksheet_median_min, config.worksheet_sigma))
-        record.published = record.precinct.result if record.findings else record.received
+        record.published = record.precinct.reported
+        if record.findings and self.rng.random() < config.correction_prob:
+            record.published = record.precinct.result
         record.verified_min = env.now
         if self.release.mode == "continuous":
             self.publish([record])

@@ -79,7 +79,7 @@ class PrecinctRecord:
 
     @property
     def error_caught(self) -> bool:
-        """The chair's mistake was flagged by HQ's checks (and so corrected)."""
+        """The chair's mistake was flagged by HQ's checks (corrected or not)."""
         return self.precinct.mistake is not None and bool(self.findings)
 
     @property

@@ -134,6 +134,7 @@ def test_a_working_app_and_continuous_release_publish_within_hours():
     night = checked_night(
         small(
             app={"installed_share": 1.0, "login_failure_prob": 0.02, "partial_data_prob": 0.0},
+            mistakes={"rate": 0.02},
             release={"mode": "continuous"},
             prank={"leak_min": None},
         ),
@@ -157,15 +158,18 @@ def test_an_app_outage_sends_chairs_to_the_hotline():
     assert summarize(down)["share_hotline"] > up["share_hotline"]
 
 
-def test_pin_screening_frees_operators_from_pranks():
-    leaked = summarize(checked_night(small(), seed=4))
-    screened_night = checked_night(small(hotline={"pin_screening": True}), seed=4)
+def test_pin_screening_frees_operators_and_lines_from_pranks():
+    flood = {"peak_per_min": 10.0, "leak_min": 60.0}
+    leaked = summarize(checked_night(small(prank=flood, hotline={"operators": 6}), seed=4))
+    screened_night = checked_night(
+        small(prank=flood, hotline={"operators": 6, "pin_screening": True}), seed=4
+    )
     screened = summarize(screened_night)
-    assert leaked["prank_operator_share"] > 0.05
+    assert leaked["prank_operator_share"] > 0.1
     assert screened["prank_operator_share"] == 0
     outcomes = {c.outcome for c in screened_night.calls if c.kind in (PRANK, PUBLIC)}
     assert SCREENED in outcomes and outcomes <= {SCREENED, BUSY}
-    assert screened["share_hotline"] > leaked["share_hotline"]
+    assert screened["busy_share"] < leaked["busy_share"] - 0.03
 
 
 def test_no_leak_means_no_pranks():
@@ -176,13 +180,20 @@ def test_no_leak_means_no_pranks():
 
 def test_errors_are_counted_injected_caught_and_published(iowa):
     summary = summarize(iowa)
-    assert summary["errors_injected"] == summary["errors_caught"] + summary["errors_published"]
-    assert summary["errors_caught"] > summary["errors_published"] > 0
+    injected, caught = summary["errors_injected"], summary["errors_caught"]
+    assert 0 < injected - caught < caught  # most mistakes are caught, a few slip through
+    assert injected - caught <= summary["errors_published"] < injected
     for record in iowa.records:
-        if record.findings:
-            assert record.published == record.precinct.result
-        else:
+        assert record.published in (record.precinct.result, record.precinct.reported)
+        if not record.findings:
             assert record.published == record.precinct.reported
+
+
+def test_hq_corrects_flagged_mistakes_at_the_configured_rate():
+    always = summarize(checked_night(small(hq={"correction_prob": 1.0}), seed=3))
+    never = summarize(checked_night(small(hq={"correction_prob": 0.0}), seed=3))
+    assert always["errors_published"] == always["errors_injected"] - always["errors_caught"]
+    assert never["errors_published"] == never["errors_injected"] > 0
 
 
 def test_every_channel_and_mistake_name_has_a_behaviour():
