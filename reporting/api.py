@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from reporting import metrics
 from reporting.auth import Principal
-from reporting.dependencies import Service, admin, get_service, reporter
+from reporting.dependencies import Service, ServiceDep, StorageDep, admin, reporter
 from reporting.errors import PROBLEM_RESPONSES, ApiError
 from reporting.ledger import COLUMNS, Entry, canonical_json
 from reporting.models import (
@@ -39,11 +39,10 @@ from reporting.models import (
 )
 from reporting.roster import verify_pin
 from reporting.stages import check_stage
-from reporting.storage import StorageError
+from reporting.storage import Storage, StorageError
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
-ServiceDep = Annotated[Service, Depends(get_service)]
 Reporter = Annotated[Principal, Depends(reporter)]
 PrecinctPath = Annotated[PrecinctId, Path(description="Precinct id from the roster")]
 IdempotencyKey = Annotated[
@@ -73,6 +72,7 @@ async def create_session(
     login: Annotated[ChairLogin | OperatorLogin, Body()],
     request: Request,
     service: ServiceDep,
+    storage: StorageDep,
 ) -> Session:
     """Sign in: a chair with precinct id and PIN, or an operator with the operator key."""
     client = request.client.host if request.client else "unknown"
@@ -85,7 +85,7 @@ async def create_session(
     if isinstance(login, OperatorLogin):
         principal = _operator(login, service)
     else:
-        principal = await _chair(login, service)
+        principal = await _chair(login, service, storage)
     token, expires = service.signer.issue(principal)
     metrics.LOGINS.labels(principal.role, "ok").inc()
     return Session(
@@ -107,23 +107,23 @@ def _operator(login: OperatorLogin, service: Service) -> Principal:
     return Principal("operator", login.operator)
 
 
-async def _chair(login: ChairLogin, service: Service) -> Principal:
+async def _chair(login: ChairLogin, service: Service, storage: Storage) -> Principal:
     precinct = service.roster.get(login.precinct_id)
     if precinct is None:
         raise _bad_credentials("chair")
     try:
-        failures, locked_until = await service.storage.lockout(precinct.precinct_id)
+        failures, locked_until = await storage.lockout(precinct.precinct_id)
         now = time.time()
         if locked_until > now:
             raise _locked(locked_until - now)
         if not await anyio.to_thread.run_sync(verify_pin, precinct, login.pin):
             settings = service.settings
-            until = await service.storage.bad_pin(
+            until = await storage.bad_pin(
                 precinct.precinct_id, now, settings.max_bad_pins, settings.lockout_s
             )
             raise _locked(until - now) if until else _bad_credentials("chair")
         if failures:
-            await service.storage.good_pin(precinct.precinct_id)
+            await storage.good_pin(precinct.precinct_id)
     except StorageError as error:
         raise _unavailable(error) from error
     return Principal("chair", precinct.precinct_id)
@@ -155,6 +155,7 @@ async def _submit(
     key: str,
     principal: Principal,
     service: Service,
+    storage: Storage,
 ) -> JSONResponse:
     precinct = service.roster.get(precinct_id)
     if precinct is None:
@@ -175,7 +176,7 @@ async def _submit(
         return _dropped(entry)
     check = partial(check_stage, precinct, one_delegate=service.settings.one_delegate)
     try:
-        outcome = await service.storage.record(entry, check, service.settings.reject_impossible)
+        outcome = await storage.record(entry, check, service.settings.reject_impossible)
     except StorageError as error:
         raise _unavailable(error) from error
     metrics.SUBMISSIONS.labels(stage, outcome.kind).inc()
@@ -234,9 +235,12 @@ async def report_open(
     idempotency_key: IdempotencyKey,
     principal: Reporter,
     service: ServiceDep,
+    storage: StorageDep,
 ) -> JSONResponse:
     """Stage 1: attendance, as the caucus opens."""
-    return await _submit(Stage.OPEN, precinct_id, body, idempotency_key, principal, service)
+    return await _submit(
+        Stage.OPEN, precinct_id, body, idempotency_key, principal, service, storage
+    )
 
 
 @router.post(
@@ -251,10 +255,11 @@ async def report_first_alignment(
     idempotency_key: IdempotencyKey,
     principal: Reporter,
     service: ServiceDep,
+    storage: StorageDep,
 ) -> JSONResponse:
     """Stage 2: supporters per group in the first alignment."""
     return await _submit(
-        Stage.FIRST_ALIGNMENT, precinct_id, body, idempotency_key, principal, service
+        Stage.FIRST_ALIGNMENT, precinct_id, body, idempotency_key, principal, service, storage
     )
 
 
@@ -270,9 +275,12 @@ async def report_close(
     idempotency_key: IdempotencyKey,
     principal: Reporter,
     service: ServiceDep,
+    storage: StorageDep,
 ) -> JSONResponse:
     """Stage 3: the final result, checked against the caucus rules and the earlier stages."""
-    return await _submit(Stage.CLOSE, precinct_id, body, idempotency_key, principal, service)
+    return await _submit(
+        Stage.CLOSE, precinct_id, body, idempotency_key, principal, service, storage
+    )
 
 
 @router.get(
@@ -296,13 +304,15 @@ async def results(request: Request, service: ServiceDep) -> Response:
 
 
 @router.get("/precincts/{precinct_id}", responses={404: {"description": "No such precinct"}})
-async def precinct_status(precinct_id: PrecinctPath, service: ServiceDep) -> PrecinctStatus:
+async def precinct_status(
+    precinct_id: PrecinctPath, service: ServiceDep, storage: StorageDep
+) -> PrecinctStatus:
     """One precinct: the current version of each stage reported, and its corrections."""
     precinct = service.roster.get(precinct_id)
     if precinct is None:
         raise ApiError(404, "unknown-precinct", "No such precinct", precinct_id)
     try:
-        current, corrections = await service.storage.precinct(precinct_id)
+        current, corrections = await storage.precinct(precinct_id)
     except StorageError as error:
         raise _unavailable(error) from error
     status = "not-opened"
@@ -332,11 +342,13 @@ async def precinct_status(precinct_id: PrecinctPath, service: ServiceDep) -> Pre
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def export(
-    service: ServiceDep, format: Annotated[Literal["json", "csv"], Query()] = "json"
+    service: ServiceDep,
+    storage: StorageDep,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     """Every stored submission, corrections included, for audits (JSON or CSV)."""
     try:
-        reports = await service.storage.every_report()
+        reports = await storage.every_report()
     except StorageError as error:
         raise _unavailable(error) from error
     corrected_by = {

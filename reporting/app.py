@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reporting import errors, metrics
-from reporting.api import ServiceDep, router
+from reporting.api import router
 from reporting.auth import TokenSigner
 from reporting.board import ResultsBoard
 from reporting.config import Settings
-from reporting.dependencies import Service
+from reporting.dependencies import Service, ServiceDep, StorageDep
 from reporting.faults import FaultInjector, FaultMiddleware
 from reporting.limits import BodyLimitMiddleware, RateLimiter
 from reporting.models import Health, Problem
@@ -73,11 +73,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware)
 
+    @app.get("/livez")
+    async def livez() -> dict[str, str]:
+        """Liveness only: the process answers (no storage round trip)."""
+        return {"status": "alive"}
+
     @app.get("/healthz", responses={503: {"model": Problem}})
-    async def healthz(service: ServiceDep) -> Health:
+    async def healthz(service: ServiceDep, storage: StorageDep) -> Health:
         """Liveness and readiness; ``degraded`` while rehearsal faults are injected."""
         try:
-            await service.storage.ping()
+            await storage.ping()
         except StorageError as error:
             raise errors.ApiError(
                 503, "storage-unavailable", "Storage unavailable", str(error)
@@ -85,7 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         faults = service.faults.state()
         return Health(
             status="degraded" if faults else "ok",
-            storage=service.storage.name,
+            storage=storage.name,
             precincts=len(service.roster),
             faults=faults,
         )

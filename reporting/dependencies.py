@@ -33,12 +33,16 @@ class Service:
     submit_limiter: RateLimiter
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def get_storage(service: Annotated[Service, Depends(get_service)]) -> Storage:
+async def get_storage(service: Annotated[Service, Depends(get_service)]) -> Storage:
     return service.storage
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/sessions")
@@ -54,7 +58,7 @@ def _unauthorized(detail: str) -> ApiError:
     )
 
 
-def reporter(
+async def reporter(
     credentials: Credentials, service: Annotated[Service, Depends(get_service)]
 ) -> Principal:
     """A chair or operator with a valid token, within the submission rate limit."""
@@ -74,7 +78,7 @@ def reporter(
     return principal
 
 
-def admin(
+async def admin(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)],
     service: Annotated[Service, Depends(get_service)],
 ) -> None:

@@ -437,6 +437,10 @@ def test_export_as_csv(reporting_client, chair):
     assert row.startswith(f"{receipt['receipt_id']},{P1},open,csv-key-1,{receipt['body_sha256']}")
 
 
+def test_livez_needs_no_storage(reporting_client):
+    assert reporting_client.get("/livez").json() == {"status": "alive"}
+
+
 def test_healthz_and_metrics(reporting_client, chair):
     assert reporting_client.get("/healthz").json() == {
         "status": "ok",

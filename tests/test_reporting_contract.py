@@ -40,6 +40,7 @@ def test_contract_names_every_operation():
         ("GET", "/api/v1/precincts/{precinct_id}"),
         ("GET", "/api/v1/admin/export"),
         ("GET", "/healthz"),
+        ("GET", "/livez"),
         ("GET", "/metrics"),
     }
     assert {"HTTPBearer", "AdminKey"} <= set(contract["components"]["securitySchemes"])

@@ -1,0 +1,275 @@
+"""Throughput and latency of `caucus serve`: durable submissions and results reads.
+
+For SQLite with 1 worker and PostgreSQL with 2 workers, prints requests per second with p50
+and p99 latency for: a trivial endpoint of the same server (GET /livez, the ceiling), accepted
+submissions (every one a new report, committed before its 201), and statewide results reads.
+The load generator is a minimal keep-alive HTTP/1.1 client on asyncio in this process: it
+shares the machine's cores with the server, so the figures are a floor for the service alone.
+
+    .venv/bin/python benchmarks/bench_reporting.py [--precincts 4000] [--connections 64]
+        [--pg postgresql://...]   (default: a throwaway cluster, as the tests make one)
+
+All traffic stays on 127.0.0.1; servers and the cluster are stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from caucus.checks import check_precinct
+from caucus.results import GroupResult, PrecinctResult
+from caucus.rules import allocate_delegates
+from reporting.roster import generate, pin_sheet_path, write_roster
+
+BENCH_COST = (1024, 8, 1)
+"""Cheaper PIN hashing for the benchmark roster: sign-ins are not what is measured."""
+OPERATOR_KEY = "bench-operator-key"
+LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (run as user postgres when we are root)."""
+    found = {
+        name: shutil.which(name)
+        or (sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [None])[-1]
+        for name in ("initdb", "pg_ctl")
+    }
+    if None in found.values():
+        sys.exit("PostgreSQL is not installed: apt-get install postgresql, or pass --pg URL")
+    data = Path(tempfile.mkdtemp(prefix="caucus-bench-pg-"))
+    as_user = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(data, "postgres", "postgres")
+    cluster, port = data / "cluster", free_port()
+    run = {"check": True, "capture_output": True, "timeout": 120}
+    subprocess.run(
+        [*as_user, found["initdb"], "-D", str(cluster), "-A", "trust", "-U", "postgres"], **run
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=200"
+    subprocess.run(
+        [
+            *as_user,
+            found["pg_ctl"],
+            "-D",
+            str(cluster),
+            "-o",
+            options,
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+        ],
+        **run,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        stop = [*as_user, found["pg_ctl"], "-D", str(cluster), "-m", "fast", "stop"]
+        subprocess.run(stop, timeout=60, check=False, capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def serve(roster: Path, db_url: str, workers: int, log: Path) -> Iterator[int]:
+    """`caucus serve` on a free port, rate limits off; stopped on exit."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "caucus.cli", "serve", "--roster", str(roster), "--db", db_url,
+        "--port", str(port), "--workers", str(workers), "--operator-key", OPERATOR_KEY,
+        "--login-rate", "0", "--submit-rate", "0", "--log-level", "warning",
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None:
+                    sys.exit(f"caucus serve exited: {log.read_text()}")
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+
+
+def legal_close(precinct: str, delegates: int, rng: random.Random) -> dict:
+    """A final report the caucus rules accept: two or three groups, delegates by the formula."""
+    for _ in range(100):  # bounded
+        attendance = rng.randint(20, 300)
+        names = rng.sample(["Biden", "Buttigieg", "Klobuchar", "Sanders", "Warren"], 3)
+        a = rng.randint(attendance // 3, attendance // 2)
+        b = rng.randint(attendance // 4, attendance - a)
+        first = {names[0]: a, names[1]: b, names[2]: attendance - a - b}
+        try:
+            awarded = allocate_delegates(first, delegates, attendance).toss(rng)
+        except ValueError:
+            continue
+        groups = [GroupResult(g, n, n, awarded.get(g, 0)) for g, n in first.items()]
+        result = PrecinctResult("c", precinct, tuple(groups), delegates, attendance=attendance)
+        if not check_precinct(result):
+            return {
+                "attendance": attendance,
+                "groups": [
+                    {
+                        "name": g.name,
+                        "first": g.first,
+                        "final": g.final,
+                        "delegates": g.county_delegates,
+                    }
+                    for g in groups
+                ],
+            }
+    raise RuntimeError(f"no legal result for {delegates} delegates")
+
+
+def request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    if body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def fire(port: int, requests: list[bytes], connections: int, limit_s: float) -> dict:
+    """Send ``requests`` over keep-alive connections; statuses, elapsed time, latencies."""
+    queue = iter(requests)
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    deadline = time.perf_counter() + limit_s
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for payload in queue:
+                sent = time.perf_counter()
+                writer.write(payload)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = LENGTH.search(head)
+                if length:
+                    await reader.readexactly(int(length.group(1)))
+                latencies.append(time.perf_counter() - sent)
+                statuses[int(head[9:12])] += 1
+                if sent > deadline:
+                    break
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "statuses": statuses}
+
+
+def report(label: str, run: dict, counted: tuple[int, ...]) -> None:
+    latencies = sorted(run["latencies"])
+    done = sum(run["statuses"][s] for s in counted)
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
+    others = {s: n for s, n in run["statuses"].items() if s not in counted}
+    print(
+        f"  {label:<34} {done / run['elapsed']:>8,.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+        f"  ({done:,} in {run['elapsed']:.1f} s{f', other statuses {others}' if others else ''})"
+    )
+
+
+def bench(port: int, roster: dict[str, int], args: argparse.Namespace) -> None:
+    login = json.dumps({"operator": "Bench", "key": OPERATOR_KEY}).encode()
+    token_request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/sessions", login, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(token_request, timeout=10) as response:
+        auth = {"Authorization": f"Bearer {json.load(response)['token']}"}
+    rng = random.Random(1)
+    submissions = []
+    for precinct, delegates in roster.items():
+        close = legal_close(precinct, delegates, rng)
+        first = {"groups": [{"name": g["name"], "first": g["first"]} for g in close["groups"]]}
+        for stage, body in (
+            ("open", {"attendance": close["attendance"]}),
+            ("first-alignment", first),
+            ("close", close),
+        ):
+            headers = {**auth, "Idempotency-Key": f"bench-{precinct}-{stage}"}
+            submissions.append(
+                request(
+                    "POST",
+                    f"/api/v1/precincts/{precinct}/{stage}",
+                    headers,
+                    json.dumps(body).encode(),
+                )
+            )
+    trivial = [request("GET", "/livez", {})] * args.reads
+    results = [request("GET", "/api/v1/results", {})] * args.reads
+    run = asyncio.run
+    report("trivial GET /livez (ceiling)", run(fire(port, trivial, args.connections, 20)), (200,))
+    report("accepted submissions (201)", run(fire(port, submissions, args.connections, 30)), (201,))
+    report(
+        "results reads GET /api/v1/results", run(fire(port, results, args.connections, 20)), (200,)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--precincts", type=int, default=4000, help="3 submissions each")
+    parser.add_argument("--reads", type=int, default=40_000, help="requests per read phase")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--pg", help="PostgreSQL URL (default: a throwaway local cluster)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="caucus-bench-") as tmp:
+        work = Path(tmp)
+        roster_path = work / "roster.csv"
+        chairs = generate(args.precincts, seed=1, cost=BENCH_COST)
+        write_roster(chairs, roster_path, pin_sheet_path(roster_path))
+        roster = {c.precinct.precinct_id: c.precinct.delegates_to_elect for c in chairs}
+        print(
+            f"caucus serve benchmark: {args.precincts:,} precincts ({3 * args.precincts:,}"
+            f" submissions), {args.connections} connections, {os.cpu_count()} cores;"
+            " load generator on the same machine"
+        )
+        print("SQLite (WAL, synchronous=FULL, group commit), 1 worker:")
+        with serve(roster_path, f"sqlite:///{work / 'bench.db'}", 1, work / "sqlite.log") as port:
+            bench(port, roster, args)
+        with contextmanager(lambda: iter([args.pg]))() if args.pg else postgres_cluster() as url:
+            print("PostgreSQL, 2 workers:")
+            with serve(roster_path, url, 2, work / "postgres.log") as port:
+                bench(port, roster, args)
+
+
+if __name__ == "__main__":
+    main()
