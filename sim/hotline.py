@@ -27,6 +27,8 @@ from sim.config import HotlineConfig, PrankConfig, PublicConfig
 REPORT, PRANK, PUBLIC = "report", "prank", "public"
 """Kinds of callers: a chair phoning in results, a prankster, a journalist or the public."""
 
+KINDS = (REPORT, PRANK, PUBLIC)
+
 BUSY, BLOCKED, SCREENED, ABANDONED, DROPPED, SERVED, UNFINISHED = (
     "busy",
     "blocked",

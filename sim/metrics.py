@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import CHANNELS
-from sim.hotline import ABANDONED, BUSY, OUTCOMES, PRANK, REPORT, UNFINISHED
+from sim.hotline import ABANDONED, BUSY, KINDS, OUTCOMES, PRANK, REPORT, UNFINISHED
 from sim.night import Night
 
 PERCENTS = (50, 90, 95, 99, 100)
@@ -51,12 +51,17 @@ def hold_by_hour(night: Night, kind: str | None = REPORT) -> list[HourHold]:
 def summarize(night: Night) -> dict[str, float]:
     """The night's aggregates as a flat dict of numbers (minutes after 7 pm, shares in 0..1):
 
-    ``received_{p}pct_min`` / ``published_{p}pct_min`` for p in :data:`PERCENTS`;
-    ``share_{channel}``: precincts received by each channel; ``never_arrived``;
-    ``calls_{kind}``; ``busy_share`` and ``abandon_share`` of all calls, ``report_abandon_share``
-    of chairs' calls that reached the queue; ``report_hold_p50_min`` / ``_p90_min``;
-    ``prank_operator_share``: share of operator minutes spent on pranks; ``errors_injected``,
-    ``errors_caught``, ``errors_published``; ``flagged`` results; ``peak_lines_busy``.
+    - ``received_{p}pct_min``, ``published_{p}pct_min`` for p in :data:`PERCENTS` (NaN: never);
+    - ``share_{channel}``: share of precincts received by each channel; ``never_arrived``
+      (count);
+    - ``calls_{kind}`` for each of :data:`sim.hotline.KINDS`; ``busy_share`` and
+      ``abandon_share`` of all calls; ``report_abandon_share`` of chairs' calls that reached the
+      queue; ``report_hold_p50_min``, ``report_hold_p90_min``;
+    - ``prank_operator_share``: share of operator minutes spent on pranks;
+    - ``errors_injected``, ``errors_caught``, ``errors_published`` (counts of precincts);
+      ``flagged`` results; ``peak_lines_busy``.
+
+    The keys are the same for every night.
     """
     records, calls = night.records, night.calls
     total = len(records)
@@ -71,7 +76,7 @@ def summarize(night: Night) -> dict[str, float]:
         summary[f"share_{channel}"] = channels[channel] / total
     summary["never_arrived"] = channels[None]
     kinds = Counter(c.kind for c in calls)
-    for kind in sorted(kinds):
+    for kind in KINDS:
         summary[f"calls_{kind}"] = kinds[kind]
     outcomes = Counter(c.outcome for c in calls)
     summary["busy_share"] = outcomes[BUSY] / len(calls) if calls else math.nan

@@ -172,10 +172,13 @@ def test_pin_screening_frees_operators_and_lines_from_pranks():
     assert screened["busy_share"] < leaked["busy_share"] - 0.03
 
 
-def test_no_leak_means_no_pranks():
+def test_no_leak_means_no_pranks_and_the_same_summary_keys():
     night = checked_night(small(prank={"leak_min": None}), seed=1)
     assert not any(c.kind == PRANK for c in night.calls)
     assert any(c.kind == REPORT for c in night.calls)
+    summary = summarize(night)
+    assert summary["calls_prank"] == 0
+    assert summary.keys() == summarize(checked_night(small(), seed=1)).keys()
 
 
 def test_errors_are_counted_injected_caught_and_published(iowa):
