@@ -11,6 +11,8 @@ import statistics
 
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.config import HotlineConfig
 from sim.hotline import (
@@ -170,3 +172,48 @@ def test_every_call_ends_once_and_lines_are_all_free_at_the_end():
     assert {BUSY, ABANDONED, SERVED, "dropped"} <= outcomes
     assert hotline.lines_busy == 0 and hotline.on_hold == 0
     assert hotline.peak_lines_busy == 25
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.integers(1, 12),
+    operators=st.integers(1, 12),
+    rate=st.floats(0.05, 3.0),
+    patience=st.floats(0.1, 60.0),
+    drop_prob=st.floats(0.0, 0.5),
+    pin_screening=st.booleans(),
+    block_after=st.integers(0, 3),
+    seed=st.integers(0, 10**6),
+)
+def test_any_hotline_conserves_calls_and_lines(
+    lines, operators, rate, patience, drop_prob, pin_screening, block_after, seed
+):
+    lines = max(lines, operators)
+    rng = random.Random(seed)
+    pranks = poisson_calls(PRANK, rate, 0.0, 200.0, 2.0, patience, rng)
+    chairs = poisson_calls(REPORT, rate / 2, 0.0, 200.0, 9.0, patience, rng)
+    calls = sorted([*pranks, *chairs], key=lambda c: c.placed_min)
+    for call in calls:
+        call.has_pin = call.kind == REPORT
+        call.caller %= 5
+    config = HotlineConfig(
+        lines=lines,
+        operators=operators,
+        drop_prob=drop_prob,
+        pin_screening=pin_screening,
+        block_after_prank_calls=block_after,
+    )
+    hotline = run_hotline(config, calls, seed)
+    assert len(hotline.calls) == len(calls)
+    assert all(c.outcome in OUTCOMES and c.ended_min >= c.placed_min for c in hotline.calls)
+    assert hotline.peak_lines_busy <= lines
+    assert hotline.lines_busy == 0 and hotline.on_hold == 0
+    for call in hotline.calls:
+        if call.outcome in (BUSY, BLOCKED):
+            assert call.wait_min is None and call.ended_min == call.placed_min
+        if call.outcome == ABANDONED:
+            assert call.wait_min == pytest.approx(call.patience_min)
+        if call.outcome == SCREENED:
+            assert pin_screening and not call.has_pin
+    talked = sum(hotline.operator_min.values())
+    assert talked <= operators * (max(c.ended_min for c in hotline.calls) + 1e-9)
