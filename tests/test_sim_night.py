@@ -13,7 +13,7 @@ import pytest
 
 from sim import Night, NightConfig, conservation_problems, hold_by_hour, run_night, summarize
 from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
-from sim.chairs import CHANNEL_TRIES
+from sim.chairs import CHANNEL_TRIES, WENT_HOME
 from sim.config import CHANNELS, MISTAKE_KINDS
 from sim.hotline import BUSY, PRANK, PUBLIC, REPORT, SCREENED
 from sim.precincts import MISTAKES
@@ -268,3 +268,29 @@ def test_a_night_does_not_depend_on_string_hashing():
     }
     assert len(digests) == 1
     assert len(digests.pop().strip()) == 64
+
+
+def test_chairs_who_cannot_get_through_fall_back_to_photo_and_mail():
+    played = checked_night(small(hotline={"lines": 1, "operators": 1}), seed=2)
+    summary = summarize(played)
+    assert summary["share_photo"] + summary["share_mail"] > 0.5
+    for record in played.records:
+        channels = [a.channel for a in record.attempts]
+        if record.channel in ("photo", "mail") and "hotline" in channels:
+            assert channels.index("hotline") < channels.index(record.channel)
+        if record.channel == "mail" and "photo" in channels:
+            assert record.attempts[channels.index("photo")].outcome == WENT_HOME
+
+
+def test_no_app_report_gets_through_during_an_outage():
+    outages = ((60.0, 150.0), (200.0, 260.0))
+    played = checked_night(small(app={"installed_share": 1.0, "outages": outages}), seed=5)
+    attempt_min = played.config.app.attempt_min
+    app = [a for r in played.records for a in r.attempts if a.channel == "app"]
+    for attempt in app:
+        inside = any(start <= attempt.start_min + attempt_min < end for start, end in outages)
+        if attempt.outcome in (ACCEPTED, PARTIAL):
+            assert not inside
+        if inside and attempt.outcome != LOGIN_FAILED:
+            assert attempt.outcome == OUTAGE
+    assert sum(a.outcome == OUTAGE for a in app) > 20
