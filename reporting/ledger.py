@@ -126,12 +126,16 @@ def every_report(tx: Tx) -> list[StoredReport]:
 
 def record(tx: Tx, entry: Entry, check: Check, reject_impossible: bool) -> Outcome:
     """Store ``entry`` unless it replays, conflicts with or breaks what is already stored."""
-    row = tx.fetchone(
-        f"{SELECT} WHERE precinct_id = ? AND idempotency_key = ?",
-        (entry.precinct_id, entry.idempotency_key),
+    # One round trip: the row stored under this key (if any) and the precinct's current rows.
+    rows = tx.fetchall(
+        f"SELECT {', '.join(COLUMNS)}, s.idempotency_key = ?, {CURRENT} FROM submissions s"
+        f" WHERE precinct_id = ? AND (idempotency_key = ? OR {CURRENT})",
+        (entry.idempotency_key, entry.precinct_id, entry.idempotency_key),
     )
-    if row is not None:
-        earlier = report_from_row(row)
+    by_key = [report_from_row(r[:-2]) for r in rows if r[-2]]
+    current = {Stage(r.receipt.stage): r for r in (report_from_row(r[:-2]) for r in rows if r[-1])}
+    if by_key:
+        earlier = by_key[0]
         if earlier.receipt.stage == entry.stage and earlier.receipt.body_sha256 == (
             entry.body_sha256
         ):
@@ -142,7 +146,6 @@ def record(tx: Tx, entry: Entry, check: Check, reject_impossible: bool) -> Outco
             detail="this Idempotency-Key was used for a different submission",
             receipt=earlier.receipt,
         )
-    current = current_reports(tx, entry.precinct_id)
     this = current.get(entry.stage)
     if not entry.is_correction and this is not None:
         if this.receipt.body_sha256 == entry.body_sha256:

@@ -65,7 +65,7 @@ class PostgresTx:
 class PostgresStorage(Storage):
     """Reports in a PostgreSQL database."""
 
-    def __init__(self, url: str, max_connections: int = 16) -> None:
+    def __init__(self, url: str, max_connections: int = 32) -> None:
         self.name = "postgresql"
         self._pool = ConnectionPool(url, min_size=2, max_size=max_connections, open=False)
         try:
