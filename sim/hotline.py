@@ -165,6 +165,8 @@ def poisson_calls(
 ) -> Iterator[Call]:
     """Calls arriving as a Poisson process, with exponential talk and patience times
     (``patience_mean_min = inf``: callers never hang up)."""
+    if rate_per_min <= 0:
+        return
     t = start_min
     caller = 0
     hang_up_rate = 1 / patience_mean_min

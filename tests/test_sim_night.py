@@ -114,6 +114,7 @@ def test_small_nights_conserve_under_many_settings(seed):
         small(app={"installed_share": 1.0, "partial_data_prob": 0.0, "outages": ((0, 120),)}),
         small(chairs={"channels": ("hotline", "mail")}, prank={"leak_min": None}),
         small(hotline={"lines": 4, "operators": 4}, horizon_min=600.0),
+        small(public={"rate_per_min": 0.0}, prank={"peak_per_min": 0.0}),
     ]
     for config in variants:
         night = checked_night(config, seed)
