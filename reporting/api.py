@@ -141,7 +141,12 @@ def _locked(seconds: float) -> ApiError:
 
 
 SUBMISSION_RESPONSES: dict[int | str, dict] = {
-    200: {"description": "Replay: this submission was stored before; same receipt"},
+    200: {
+        "description": "Replay: this submission was stored before; same receipt",
+        "headers": {
+            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}},
+        },
+    },
     403: {"description": "A chair may only report for their own precinct"},
     404: {"description": "No such precinct on the roster"},
     409: {"description": "Conflicts with what is stored (receipt_id names the stored version)"},
@@ -173,6 +178,7 @@ async def _submit(
     )
     if service.faults.drops_write():
         metrics.SUBMISSIONS.labels(stage, "dropped").inc()
+        metrics.FAULTS.labels("drop").inc()
         return _dropped(entry)
     check = partial(check_stage, precinct, one_delegate=service.settings.one_delegate)
     try:
@@ -286,7 +292,15 @@ async def report_close(
 @router.get(
     "/results",
     response_model=Results,
-    responses={304: {"description": "Not modified since the ETag in If-None-Match"}},
+    responses={
+        200: {
+            "headers": {
+                "ETag": {"schema": {"type": "string"}},
+                "Cache-Control": {"schema": {"type": "string"}},
+            }
+        },
+        304: {"description": "Not modified since the ETag in If-None-Match"},
+    },
 )
 async def results(request: Request, service: ServiceDep) -> Response:
     """Statewide totals and precincts reporting; cached, with ETag and Cache-Control."""

@@ -56,7 +56,7 @@ class TokenSigner:
     def verify(self, token: str, now: float | None = None) -> Principal | None:
         """The principal a valid, unexpired token names; None otherwise."""
         payload, _, signature = token.partition(".")
-        if not hmac.compare_digest(self._sign(payload), signature):
+        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
             return None
         try:
             role, subject, expires = json.loads(base64.urlsafe_b64decode(payload + "=="))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -119,16 +120,22 @@ def run_serve(args: argparse.Namespace) -> int:
         if not key:
             print(f"caucus serve: {name.replace('_', ' ')}: {getattr(settings, name)}", flush=True)
     settings.to_env()
-    if args.workers > 1:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="caucus-metrics-")
-    uvicorn.run(
-        "reporting.app:create_app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    metrics_dir = None
+    if args.workers > 1:  # every worker writes its metrics here; /metrics merges them
+        metrics_dir = tempfile.mkdtemp(prefix="caucus-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "reporting.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -16,6 +16,7 @@ import time
 from pydantic import BaseModel, Field, field_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reporting import metrics
 from reporting.models import Faults
 
 log = logging.getLogger("reporting.faults")
@@ -96,6 +97,7 @@ class FaultMiddleware:
         if fault is None:
             await self.app(scope, receive, send)
         else:
+            metrics.FAULTS.labels(fault).inc()
             await _unavailable(send, fault)
 
 

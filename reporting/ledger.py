@@ -66,7 +66,7 @@ class StoredReport:
     body: dict
 
 
-Check = Callable[[Stage, dict, dict[Stage, dict]], list[RuleBroken]]
+RuleCheck = Callable[[Stage, dict, dict[Stage, dict]], list[RuleBroken]]
 """Rules for a body given the current bodies of the precinct's other stages."""
 
 
@@ -124,7 +124,7 @@ def every_report(tx: Tx) -> list[StoredReport]:
     return [report_from_row(r) for r in tx.fetchall(f"{SELECT} ORDER BY seq")]
 
 
-def record(tx: Tx, entry: Entry, check: Check, reject_impossible: bool) -> Outcome:
+def record(tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool) -> Outcome:
     """Store ``entry`` unless it replays, conflicts with or breaks what is already stored."""
     # One round trip: the row stored under this key (if any) and the precinct's current rows.
     rows = tx.fetchall(

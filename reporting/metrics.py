@@ -33,6 +33,9 @@ SUBMISSIONS = Counter(
     "Report submissions by stage and outcome (accepted, replayed, conflict, refused, dropped)",
     ["stage", "outcome"],
 )
+FAULTS = Counter(
+    "caucus_faults_injected_total", "Rehearsal faults injected (error, outage, drop)", ["fault"]
+)
 LOGINS = Counter("caucus_logins_total", "Sign-in attempts by outcome", ["role", "outcome"])
 
 

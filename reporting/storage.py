@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from reporting import ledger
-from reporting.ledger import Check, Entry, Outcome, StoredReport, Tx
+from reporting.ledger import Entry, Outcome, RuleCheck, StoredReport, Tx
 from reporting.models import Stage
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ class Storage(abc.ABC):
     def close(self) -> None:
         """Finish pending writes and release connections."""
 
-    async def record(self, entry: Entry, check: Check, reject_impossible: bool) -> Outcome:
+    async def record(self, entry: Entry, check: RuleCheck, reject_impossible: bool) -> Outcome:
         return await self.write(
             lambda tx: ledger.record(tx, entry, check, reject_impossible), entry.precinct_id
         )
