@@ -24,6 +24,9 @@ MISTAKE_KINDS = (
 )
 """Chair mistakes seen in 2020 (see :data:`sim.precincts.MISTAKES`)."""
 
+ONE_DELEGATE_RULES = ("plurality", "majority")
+"""Readings of the one-delegate rule (:class:`caucus.OneDelegateRule` values)."""
+
 RELEASE_MODES = ("continuous", "batches")
 """How HQ publishes verified results."""
 
@@ -275,6 +278,16 @@ class HQConfig:
     """Log-sd of that wait."""
     duration_sigma: float = 0.5
     """Log-sd of data-entry and verification times."""
+    one_delegate_rule: str = "plurality"
+    """How HQ's checks read one-delegate precincts: "plurality" (as campaigns did, and as
+    chairs award) or "majority" (the app guide's "over 50%": plurality wins without a majority
+    get flagged)."""
+
+    def __post_init__(self) -> None:
+        _require(
+            self.one_delegate_rule in ONE_DELEGATE_RULES,
+            f"hq.one_delegate_rule {self.one_delegate_rule!r} is not one of {ONE_DELEGATE_RULES}",
+        )
 
 
 @dataclass(frozen=True, slots=True)

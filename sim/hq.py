@@ -10,7 +10,7 @@ from typing import Any
 
 import simpy
 
-from caucus import PrecinctResult, check_precinct
+from caucus import OneDelegateRule, PrecinctResult, check_precinct
 from caucus.checks import MISSING_FIELD
 from sim.config import HQConfig, ReleaseConfig
 from sim.precincts import PrecinctRecord
@@ -24,9 +24,11 @@ def incomplete(result: PrecinctResult) -> PrecinctResult:
     return replace(result, groups=tuple(replace(g, county_delegates=None) for g in result.groups))
 
 
-def findings(result: PrecinctResult) -> tuple[str, ...]:
+def findings(
+    result: PrecinctResult, one_delegate: OneDelegateRule = OneDelegateRule.PLURALITY
+) -> tuple[str, ...]:
     """Ids of the checks a received result fails; incomplete data counts as a missing field."""
-    ids = tuple(f.check.id for f in check_precinct(result))
+    ids = tuple(f.check.id for f in check_precinct(result, one_delegate))
     return (*ids, MISSING_FIELD.id) if result.awarded() is None else ids
 
 
@@ -46,6 +48,7 @@ class HQ:
         self.release = release
         self.rng = rng
         self.lognormal = lognormal
+        self.one_delegate = OneDelegateRule(config.one_delegate_rule)
         self.data_entry = simpy.Resource(env, config.data_entry_staff)
         self.verifiers = simpy.Resource(env, config.verifiers)
         self.awaiting_release: list[PrecinctRecord] = []
@@ -71,7 +74,7 @@ class HQ:
         with self.verifiers.request() as verifier:
             yield verifier
             yield env.timeout(self.lognormal(config.verify_median_min, config.duration_sigma))
-            record.findings = findings(record.received)
+            record.findings = findings(record.received, self.one_delegate)
             if record.findings:
                 yield env.timeout(config.callback_min)
         if record.findings and self.rng.random() >= config.callback_success_prob:

@@ -183,7 +183,7 @@ def caucus(
     """
     first = {g: n for g, n in first.items() if n}
     viable = viable_groups(first, delegates, attendance)
-    while len(viable) > delegates:
+    while delegates > 1 and len(viable) > delegates:
         smallest = min(viable, key=lambda g: (first[g], g))
         largest = max(first, key=lambda g: (first[g], g))
         first[largest] += first.pop(smallest)

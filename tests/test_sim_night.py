@@ -213,6 +213,7 @@ def test_every_channel_and_mistake_name_has_a_behaviour():
         ("mistakes", {"kinds": ("typo",), "weights": (1.0,)}, "mistakes.kinds: unknown"),
         ("mistakes", {"weights": (1.0,)}, "6 kinds but weights 1"),
         ("precincts", {"group_shares": (0.5, 0.5)}, "8 names but group_shares 2"),
+        ("hq", {"one_delegate_rule": "loudest"}, "hq.one_delegate_rule 'loudest'"),
     ],
 )
 def test_inconsistent_settings_are_refused_with_the_key_named(section, values, message):
@@ -295,3 +296,26 @@ def test_no_app_report_gets_through_during_an_outage():
         if inside and attempt.outcome != LOGIN_FAILED:
             assert attempt.outcome == OUTAGE
     assert sum(a.outcome == OUTAGE for a in app) > 20
+
+
+def test_hq_reading_the_one_delegate_rule_as_majority_flags_plurality_wins():
+    """Small precincts electing one delegate, complete reports, no mistakes."""
+    settings = {
+        "precincts": {"delegates_median": 1.0},
+        "app": {"installed_share": 0.0},
+        "mistakes": {"rate": 0.0},
+    }
+    plurality = checked_night(small(**settings), seed=6)
+    majority = checked_night(small(**settings, hq={"one_delegate_rule": "majority"}), seed=6)
+
+    def flagged(night):
+        return {r.precinct.name for r in night.records if "one-delegate-no-majority" in r.findings}
+
+    assert not flagged(plurality)
+    assert len(flagged(majority)) > 5
+    for record in majority.records:
+        if record.precinct.name in flagged(majority):
+            (winner,) = record.precinct.result.awarded()
+            final = record.precinct.result.final_alignment()
+            assert record.precinct.delegates == 1
+            assert 2 * final[winner] <= record.precinct.attendance

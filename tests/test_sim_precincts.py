@@ -106,6 +106,11 @@ def test_any_caucus_follows_the_rules(counts, delegates, join_share, seed):
     assert is_legal_realignment(
         result.first_alignment(), result.final_alignment(), delegates, attendance
     )
+    if delegates == 1:  # no threshold, no realignment: the plurality of the first count wins
+        assert {g: n for g, n in result.first_alignment().items() if n} == {
+            g: n for g, n in first.items() if n
+        }
+        assert result.final_alignment() == result.first_alignment()
 
 
 @pytest.mark.iowa2020
