@@ -69,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
-    app.add_middleware(FaultMiddleware, injector=injector)
+    if settings.faults.enabled:
+        app.add_middleware(FaultMiddleware, injector=injector)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware)
 

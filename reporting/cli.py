@@ -28,15 +28,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    serve.add_argument("--admin-key", help="bearer key for the audit export (default: random)")
-    serve.add_argument("--operator-key", help="hotline operators' sign-in key (default: random)")
+    serve.add_argument(
+        "--admin-key",
+        default=os.environ.get("CAUCUS_ADMIN_KEY"),
+        help="bearer key for the audit export (env CAUCUS_ADMIN_KEY; default: random, printed)",
+    )
+    serve.add_argument(
+        "--operator-key",
+        default=os.environ.get("CAUCUS_OPERATOR_KEY"),
+        help="hotline operators' sign-in key (env CAUCUS_OPERATOR_KEY; default: random, printed)",
+    )
+    serve.add_argument(
+        "--token-secret",
+        default=os.environ.get("CAUCUS_TOKEN_SECRET"),
+        help="signs session tokens: give every host the same one (env CAUCUS_TOKEN_SECRET;"
+        " default: random)",
+    )
     serve.add_argument(
         "--flag-impossible",
         action="store_true",
         help="accept results that break the rules, flagged for HQ review, instead of 422",
     )
-    serve.add_argument("--login-rate", type=float, default=5.0, help="sign-ins/s per client IP")
-    serve.add_argument("--submit-rate", type=float, default=5.0, help="submissions/s per login")
+    serve.add_argument(
+        "--login-rate", type=float, default=5.0, help="sign-ins/s per client IP (0: no limit)"
+    )
+    serve.add_argument(
+        "--submit-rate", type=float, default=5.0, help="submissions/s per login (0: no limit)"
+    )
     serve.add_argument("--fault-latency-ms", type=int, default=0, help="rehearsal: added latency")
     serve.add_argument("--fault-error-rate", type=float, default=0.0, help="rehearsal: share 503")
     serve.add_argument(
@@ -112,6 +130,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 outages=args.fault_outage,
             ),
             **{name: key for name, key in keys.items() if key},
+            **({"secret": args.token_secret} if args.token_secret else {}),
         )
     except ValidationError as error:
         print(f"caucus serve: {error}", file=sys.stderr)
