@@ -1,0 +1,101 @@
+"""`caucus loadtest`: a caucus night (or spike, soak) against an endpoint, with a verdict."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from caucus.cli import add_command
+
+CAST = ("watchers", "pranksters", "operators")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = add_command(
+        subparsers,
+        "loadtest",
+        "Load-test a results-reporting endpoint the way caucus night hits it; SLO + audit verdict.",
+        "caucus loadtest --scenario scenarios/iowa-2020.toml --serve --compress 60",
+    )
+    p.add_argument("--scenario", type=Path, required=True, help="scenario TOML (arrival curve)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--host", help="base URL of an endpoint speaking the reporting API")
+    target.add_argument(
+        "--serve", action="store_true", help="start the reference service on 127.0.0.1"
+    )
+    p.add_argument("--shape", choices=("caucus-night", "spike", "soak"), default="caucus-night")
+    p.add_argument("--compress", type=float, default=60.0, help="time compression (default 60)")
+    p.add_argument("--night-hours", type=float, default=6.0, help="night to play (default 6)")
+    p.add_argument("--run-time", help="stop after this long (Locust syntax: 90s, 5m)")
+    p.add_argument(
+        "--users",
+        action="append",
+        default=[],
+        metavar="KIND=N[,KIND=N]",
+        help="peak watchers, pranksters, operators (default watchers=50,pranksters=5,operators=2)",
+    )
+    p.add_argument("--workers", type=int, default=0, help="Locust worker processes (0: none)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/loadtest-<scenario>)")
+    p.add_argument("--slo", type=Path, help="SLO TOML (default: loadtests/slo.toml)")
+    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--precincts", type=int, default=200, help="with --serve: roster size")
+    p.add_argument("--pin-sheet", type=Path, help="with --host: the chairs' PIN sheet")
+    p.add_argument("--admin-key", help="with --host: admin key for the audit export")
+    p.add_argument("--operator-key", default="", help="with --host: hotline operators' key")
+    faults = p.add_argument_group("fault drill (with --serve; passed to caucus serve)")
+    faults.add_argument("--fault-latency-ms", type=int, default=0)
+    faults.add_argument("--fault-error-rate", type=float, default=0.0)
+    faults.add_argument("--fault-drop-rate", type=float, default=0.0)
+    faults.add_argument("--fault-outage", action="append", default=[], metavar="START+DURATION")
+    p.set_defaults(run=run_loadtest)
+
+
+def parse_cast(values: list[str]) -> dict[str, int]:
+    """``["watchers=20,pranksters=3"]`` → counts per kind (defaults for the rest)."""
+    cast = {"watchers": 50, "pranksters": 5, "operators": 2}
+    for item in ",".join(values).split(","):
+        if not item:
+            continue
+        kind, _, n = item.partition("=")
+        if kind not in CAST or not n.isdigit():
+            raise ValueError(f"--users: {item!r} is not KIND=N with KIND one of {', '.join(CAST)}")
+        cast[kind] = int(n)
+    return cast
+
+
+def serve_flags(args: argparse.Namespace) -> list[str]:
+    flags = [
+        "--fault-latency-ms", str(args.fault_latency_ms),
+        "--fault-error-rate", str(args.fault_error_rate),
+        "--fault-drop-rate", str(args.fault_drop_rate),
+    ]  # fmt: skip
+    for window in args.fault_outage:
+        flags += ["--fault-outage", window]
+    return flags
+
+
+def run_loadtest(args: argparse.Namespace) -> int:
+    from loadtests.rehearsal import Target, rehearse
+
+    try:
+        cast = parse_cast(args.users)
+    except ValueError as error:
+        print(f"caucus loadtest: {error}", file=sys.stderr)
+        return 2
+    if args.host and not args.pin_sheet:
+        print("caucus loadtest: --host needs --pin-sheet (the chairs' PINs)", file=sys.stderr)
+        return 2
+    if not args.scenario.is_file():
+        print(f"caucus loadtest: no scenario file {args.scenario}", file=sys.stderr)
+        return 2
+    out = args.out or Path("runs") / f"loadtest-{args.scenario.stem}"
+    target = Target(
+        host=args.host,
+        pin_sheet=args.pin_sheet,
+        admin_key=args.admin_key,
+        operator_key=args.operator_key,
+        serve_flags=serve_flags(args) if args.serve else None,
+        precincts=args.precincts,
+    )
+    return rehearse(args, target, cast, out)

@@ -1,0 +1,190 @@
+"""The night being replayed: which precinct reports when, the compressed clock, the hotline.
+
+Times are night minutes after 7 pm; wall seconds = night minutes x 60 / compress. Every process
+builds the same plan from the options; a worker then keeps the precincts of its own slice.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loadtests.receipts import ReceiptLog
+
+if TYPE_CHECKING:
+    from sim.arrivals import ArrivalCurve
+
+STAGE_SPAN_MIN = 60.0
+"""Night minutes from a precinct's attendance report to its final result."""
+TAIL_S = 15.0
+"""Wall seconds a caucus-night run goes on after the night: last retries and phoned results."""
+REALIGNMENT_MIN = 20.0
+"""Night minutes from first alignment to the final result (realignment takes at least 15)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrecinctSlot:
+    """One precinct's night: its chair, PIN and when each stage is ready (night minutes)."""
+
+    index: int
+    precinct_id: str
+    pin: str
+    chair_name: str
+    chair_phone: str
+    close_min: float
+    by_phone: bool
+
+    @property
+    def open_min(self) -> float:
+        return max(0.0, self.close_min - STAGE_SPAN_MIN)
+
+    @property
+    def first_min(self) -> float:
+        return max(self.open_min, self.close_min - REALIGNMENT_MIN)
+
+
+@dataclass(frozen=True, slots=True)
+class Flood:
+    """The prank flood: starts at the leak, then halves every ``half_life_min``."""
+
+    leak_min: float | None
+    half_life_min: float
+
+    def intensity(self, minute: float) -> float:
+        """0 before the leak, 1 at it, decaying after; 1 throughout when no leak is known."""
+        if self.leak_min is None:
+            return 1.0
+        if minute < self.leak_min:
+            return 0.0
+        return 0.5 ** ((minute - self.leak_min) / self.half_life_min)
+
+
+@dataclass(frozen=True, slots=True)
+class NightPlan:
+    """Every precinct's slot (in the order chairs arrive) and the prank flood."""
+
+    slots: tuple[PrecinctSlot, ...]
+    flood: Flood
+    night_min: float
+
+
+def close_minutes(scenario: str, precincts: int, night_min: float, seed: int) -> list[float]:
+    """Result times for ``precincts`` precincts, spread like the scenario's arrival curve.
+
+    The curve is resampled at evenly spaced quantiles; without a scenario results arrive
+    evenly over the night. Precincts whose results come after the night are left out (inf).
+    """
+    if not scenario:
+        return [night_min * (i + 0.5) / precincts for i in range(precincts)]
+    curve = _curve(scenario, seed)
+    received = curve.received_min
+    positions = (int((i + 0.5) * curve.precincts / precincts) for i in range(precincts))
+    return [received[p] if p < len(received) else float("inf") for p in positions]
+
+
+@lru_cache(maxsize=4)
+def _curve(scenario: str, seed: int) -> ArrivalCurve:
+    from sim.arrivals import arrival_curve
+
+    return arrival_curve(scenario, seed)
+
+
+@lru_cache(maxsize=4)
+def plan_night(
+    pin_sheet: str, scenario: str, night_hours: float, hotline_share: float, seed: int
+) -> NightPlan:
+    """The night's plan from a PIN sheet and (optionally) a scenario's arrival curve."""
+    with Path(pin_sheet).open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    night_min = night_hours * 60
+    rng = random.Random(seed)
+    times = close_minutes(scenario, len(rows), night_min, seed)
+    rng.shuffle(times)
+    slots = [
+        PrecinctSlot(
+            index=i,
+            precinct_id=row["precinct_id"],
+            pin=row["pin"],
+            chair_name=row["chair_name"],
+            chair_phone=row["chair_phone"],
+            close_min=close,
+            by_phone=rng.random() < hotline_share,
+        )
+        for i, (row, close) in enumerate(zip(rows, times, strict=True))
+        if close <= night_min
+    ]
+    slots.sort(key=lambda s: (s.open_min, s.index))
+    flood = Flood(None, 1.0)
+    if scenario:
+        curve = _curve(scenario, seed)
+        flood = Flood(curve.prank_leak_min, curve.prank_half_life_min)
+    return NightPlan(tuple(slots), flood, night_min)
+
+
+class Night:
+    """One process's share of the night: its chairs to send, its hotline calls, its clock."""
+
+    def __init__(
+        self, plan: NightPlan, compress: float, share: int, shares: int, receipts: ReceiptLog
+    ) -> None:
+        self.plan = plan
+        self.compress = compress
+        self.receipts = receipts
+        self.started = time.monotonic()
+        mine = [s for s in plan.slots if s.index % shares == share]
+        self._chairs = deque(s for s in mine if not s.by_phone)
+        self._phoned = deque(sorted((s for s in mine if s.by_phone), key=lambda s: s.close_min))
+        self._handed_over: deque[PrecinctSlot] = deque()
+
+    def minute(self) -> float:
+        """Night minutes since the test started."""
+        return (time.monotonic() - self.started) * self.compress / 60
+
+    def wall_s(self, minutes: float) -> float:
+        """Wall seconds that ``minutes`` of night take."""
+        return minutes * 60 / self.compress
+
+    def seconds_until(self, minute: float) -> float:
+        return max(0.0, self.wall_s(minute - self.minute()))
+
+    def next_chair(self) -> PrecinctSlot | None:
+        """The next precinct whose chair reports through the app (None: all have come)."""
+        return self._chairs.popleft() if self._chairs else None
+
+    def hand_over(self, slot: PrecinctSlot) -> None:
+        """A chair who could not get through calls the hotline instead."""
+        self._handed_over.append(slot)
+
+    def next_call(self) -> PrecinctSlot | None:
+        """The next call an operator can take now: a handed-over chair, or a phoned result."""
+        if self._handed_over:
+            return self._handed_over.popleft()
+        if self._phoned and self._phoned[0].close_min <= self.minute():
+            return self._phoned.popleft()
+        return None
+
+
+def night_cast(
+    plan: NightPlan, run_s: float, compress: float, watchers: int, pranksters: int, operators: int
+) -> dict[str, int] | None:
+    """Users wanted per class ``run_s`` wall seconds into caucus night (None: the night is over).
+
+    Chairs arrive as their precincts open, watchers grow with the night to ``watchers``, prank
+    bots come when the hotline number leaks, operators are on duty from the start.
+    """
+    minute = run_s * compress / 60
+    if minute > plan.night_min + TAIL_S * compress / 60:
+        return None
+    opened = sum(not s.by_phone and s.open_min <= minute for s in plan.slots)
+    return {
+        "HotlineOperator": operators,
+        "PrecinctChair": opened,
+        "Watcher": max(1, round(watchers * min(1.0, minute / plan.night_min))),
+        "PrankBot": pranksters if plan.flood.intensity(minute) > 0 else 0,
+    }

@@ -1,0 +1,96 @@
+"""The reference service for a run: a fresh roster and database, `caucus serve` on loopback.
+
+Started as subprocesses through the `caucus` CLI, exactly as an engineer would start them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+ROSTER_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceService:
+    """A running `caucus serve`: where it listens and the credentials the run needs."""
+
+    url: str
+    pin_sheet: Path
+    admin_key: str
+    operator_key: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def caucus_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "caucus.cli", *args]
+
+
+@contextmanager
+def reference_service(
+    folder: Path, precincts: int, seed: int, serve_flags: list[str]
+) -> Iterator[ReferenceService]:
+    """Generate a roster, start `caucus serve` on 127.0.0.1, stop it when the block ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    roster = folder / "roster.csv"
+    subprocess.run(
+        caucus_command(
+            "roster", "generate", "--precincts", str(precincts), "--seed", str(seed),
+            "--out", str(roster),
+        ),
+        check=True, capture_output=True, timeout=ROSTER_TIMEOUT_S,
+    )  # fmt: skip
+    database = folder / "results.db"
+    for stale in folder.glob("results.db*"):
+        stale.unlink()
+    admin_key, operator_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    port = free_port()
+    command = caucus_command(
+        "serve", "--roster", str(roster), "--db", f"sqlite:///{database}",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--admin-key", admin_key, "--operator-key", operator_key, "--log-level", "warning",
+        *serve_flags,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with (folder / "serve.log").open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(url, process)
+        yield ReferenceService(url, folder / "roster-pins.csv", admin_key, operator_key)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"caucus serve exited with {process.returncode} (see serve.log)")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"caucus serve did not answer within {START_TIMEOUT_S:.0f} s")

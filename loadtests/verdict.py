@@ -1,0 +1,74 @@
+"""The run's verdict: SLO checks, hostile-traffic refusal and the audit, as JSON and a table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from loadtests.audit import AuditReport
+from loadtests.slo import HTTP_METHODS, Check, as_json
+
+LISTED_FINDINGS = 20
+"""Findings of each kind printed in the table (the JSON has them all)."""
+
+
+def events(rows: Sequence[dict[str, str]]) -> dict[str, int]:
+    """Counts of the users' own events (chairs giving up, phoned results) from the stats."""
+    return {
+        f"{row['Type']} {row['Name']}": int(row["Request Count"])
+        for row in rows
+        if row["Type"] not in HTTP_METHODS and row["Name"] != "Aggregated"
+    }
+
+
+def verdict(
+    checks: list[Check], audit: AuditReport | None, counted: dict[str, int], run: dict
+) -> dict:
+    """Everything the run decided; ``passed`` needs every check and the audit (when run)."""
+    passed = all(c.passed for c in checks) and (audit is None or audit.passed)
+    return {
+        "passed": passed,
+        "run": run,
+        "slo": as_json(checks),
+        "audit": audit.to_json() if audit else None,
+        "events": counted,
+    }
+
+
+def write_verdict(result: dict, out: Path) -> Path:
+    path = out / "verdict.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def table(result: dict) -> str:
+    """The verdict as a plain-text table."""
+    lines = [f"{'objective':<62} {'limit':>8} {'measured':>9}  result"]
+    for c in result["slo"]:
+        label = f"{c['name']}  {c['objective']}"
+        mark = "ok" if c["passed"] else "FAIL"
+        lines.append(f"{label:<62} {c['limit']:>8g} {c['measured']:>9g}  {mark}")
+    audit = result["audit"]
+    if audit is None:
+        lines.append("audit: not run (no admin key for the export)")
+    else:
+        lines.append(
+            f"audit: {audit['receipts']} receipts, {audit['stored']} stored; lost"
+            f" {len(audit['lost'])}, altered {len(audit['altered'])}, duplicated"
+            f" {len(audit['duplicated'])}, accepted twice {len(audit['accepted_twice'])},"
+            f" stored without receipt {len(audit['unreceipted'])}"
+            f"  {'ok' if audit['passed'] else 'FAIL'}"
+        )
+        for kind in ("lost", "altered", "duplicated", "accepted_twice"):
+            for f in audit[kind][:LISTED_FINDINGS]:
+                lines.append(
+                    f"  {kind}: {f['precinct_id']} {f['stage']} receipt {f['receipt_id']}"
+                    f" ({f['problem']})"
+                )
+    if result["events"]:
+        lines.append(
+            "events: " + "; ".join(f"{name} {n}" for name, n in sorted(result["events"].items()))
+        )
+    lines.append(f"verdict: {'PASS' if result['passed'] else 'FAIL'}")
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""The night plan follows the scenario's arrival curve; the caucus-night shape casts users."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from loadtests.night import Flood, Night, night_cast, plan_night
+from loadtests.receipts import ReceiptLog
+
+SCENARIO = Path(__file__).parent.parent / "scenarios" / "iowa-2020.toml"
+
+
+def _pin_sheet(tmp_path: Path, precincts: int) -> str:
+    path = tmp_path / "roster-pins.csv"
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["precinct_id", "county", "chair_name", "chair_phone", "pin"])
+        for i in range(1, precincts + 1):
+            writer.writerow([f"P{i:04d}", "Polk", "Ann Chair", "515-555-0100", "123456"])
+    return str(path)
+
+
+def test_plan_follows_the_arrival_curve(tmp_path: Path) -> None:
+    from sim.arrivals import arrival_curve
+
+    sheet = _pin_sheet(tmp_path, 400)
+    plan = plan_night(sheet, str(SCENARIO), 6.0, 0.2, 2020)
+    curve = arrival_curve(SCENARIO, 2020)
+    expected = curve.share_received_by(360)
+    assert len(plan.slots) / 400 == pytest.approx(expected, abs=0.02)
+    early = sum(s.close_min <= 120 for s in plan.slots) / 400
+    assert early == pytest.approx(curve.share_received_by(120), abs=0.02)
+    assert all(s.open_min <= s.first_min <= s.close_min <= 360 for s in plan.slots)
+    assert 0.1 < sum(s.by_phone for s in plan.slots) / len(plan.slots) < 0.3
+    assert plan.flood.leak_min == curve.prank_leak_min
+
+
+def test_flood_starts_at_the_leak_and_halves() -> None:
+    flood = Flood(leak_min=180.0, half_life_min=120.0)
+    assert flood.intensity(179) == 0
+    assert flood.intensity(180) == 1
+    assert flood.intensity(300) == pytest.approx(0.5)
+    assert Flood(None, 1.0).intensity(0) == 1
+
+
+def test_workers_split_the_precincts(tmp_path: Path) -> None:
+    plan = plan_night(_pin_sheet(tmp_path, 50), "", 6.0, 0.0, 1)
+    log = ReceiptLog(tmp_path / "receipts")
+    nights = [Night(plan, 60, share, 3, log) for share in range(3)]
+    taken = [[s.precinct_id for s in iter(night.next_chair, None)] for night in nights]
+    assert sorted(p for t in taken for p in t) == sorted(s.precinct_id for s in plan.slots)
+    assert all(abs(len(t) - 50 / 3) <= 1 for t in taken)
+
+
+def test_caucus_night_cast_grows_with_the_curve(tmp_path: Path) -> None:
+    plan = plan_night(_pin_sheet(tmp_path, 300), str(SCENARIO), 6.0, 0.2, 2020)
+    casts = [night_cast(plan, s, 60.0, 40, 5, 2) for s in range(0, 361, 30)]
+    chairs = [c["PrecinctChair"] for c in casts]
+    assert chairs == sorted(chairs) and 0 < chairs[-1] <= 300
+    assert casts[-1]["Watcher"] == 40
+    assert [c["PrankBot"] for c in casts][:6] == [0] * 6  # leak at 10 pm = 180 s at compress 60
+    assert casts[7]["PrankBot"] == 5
+    assert all(c["HotlineOperator"] == 2 for c in casts)
+    assert night_cast(plan, 360 + 16, 60.0, 40, 5, 2) is None

@@ -1,0 +1,68 @@
+"""SLO checks read Locust's stats CSV and keep hostile traffic apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loadtests.slo import DEFAULT_SLO, check_slo, load_slo, read_stats
+from loadtests.verdict import events, table, verdict
+
+HEADER = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+    "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+)
+
+
+def _row(kind: str, name: str, requests: int, failures: int, p95: int) -> str:
+    return f"{kind},{name},{requests},{failures},5,5,1,9,10,1,0,5,6,7,8,9,{p95},{p95},{p95},9,9,9"
+
+
+def _stats(tmp_path: Path, *rows: str) -> list[dict[str, str]]:
+    path = tmp_path / "locust_stats.csv"
+    path.write_text("\n".join([HEADER, *rows, _row("", "Aggregated", 0, 0, 0)]) + "\n")
+    return read_stats(path)
+
+
+def test_default_slo_file_is_shipped() -> None:
+    slo = load_slo(DEFAULT_SLO)
+    assert slo["defaults"]["p95_ms"] > 0
+    assert slo["hostile"]["prefix"] == "prank: "
+
+
+def test_latency_and_errors_by_endpoint(tmp_path: Path) -> None:
+    rows = _stats(
+        tmp_path,
+        _row("GET", "GET /api/v1/results", 1000, 0, 600),
+        _row("POST", "POST /api/v1/precincts/[id]/close", 100, 5, 40),
+    )
+    failed = {(c.name, c.objective) for c in check_slo(rows, load_slo()) if not c.passed}
+    assert failed == {
+        ("GET /api/v1/results", "p95_ms"),
+        ("POST /api/v1/precincts/[id]/close", "error_rate"),
+    }
+
+
+def test_hostile_requests_must_all_be_refused(tmp_path: Path) -> None:
+    rows = _stats(
+        tmp_path,
+        _row("POST", "prank: wrong PIN", 50, 0, 3000),
+        _row("POST", "prank: oversized report", 50, 1, 10),
+    )
+    checks = check_slo(rows, load_slo())
+    assert [(c.name, c.objective, c.passed) for c in checks] == [
+        ("prank: *", "unrefused_rate", False)
+    ]
+
+
+def test_verdict_fails_on_any_check_and_lists_events(tmp_path: Path) -> None:
+    rows = _stats(
+        tmp_path,
+        _row("GET", "GET /api/v1/results", 10, 0, 5),
+        _row("CHAIR", "gave up: locked out", 2, 2, 0),
+    )
+    result = verdict(check_slo(rows, load_slo()), None, events(rows), {})
+    assert result["passed"]
+    assert result["events"] == {"CHAIR gave up: locked out": 2}
+    text = table(result)
+    assert "verdict: PASS" in text and "audit: not run" in text
