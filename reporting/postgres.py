@@ -1,10 +1,10 @@
-"""PostgreSQL storage (psycopg 3 with a connection pool), for several workers or hosts.
+"""PostgreSQL storage (psycopg 3), for several workers or hosts.
 
-Commits use the server's durable default (``synchronous_commit=on``); concurrent commits share
-WAL flushes. Submissions for one precinct take a transaction-scoped advisory lock, so they run
-one after another across workers and hosts; the unique constraints stay as the safety net (a
-write that still loses a race is re-run and then sees the winner's row), so a race never adds a
-second row.
+Each worker writes through one :class:`reporting.writer.GroupCommitWriter` connection: a batch
+of writes commits once with the server's durable default (``synchronous_commit=on``). Writes
+for one precinct take a transaction-scoped advisory lock, so they run one after another across
+workers and hosts; the unique constraints stay as the safety net (a write that still loses a
+race is re-run and then sees the winner's row), so a race never adds a second row.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import anyio.to_thread
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from reporting.ledger import Tx
 from reporting.storage import Storage, StorageError
+from reporting.writer import GroupCommitWriter
 
 T = TypeVar("T")
-RACE_RETRIES = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -63,11 +64,12 @@ class PostgresTx:
 
 
 class PostgresStorage(Storage):
-    """Reports in a PostgreSQL database."""
+    """Reports in a PostgreSQL database: a group-commit writer, and a pool for readers."""
 
-    def __init__(self, url: str, max_connections: int = 32) -> None:
+    def __init__(self, url: str, readers: int = 8) -> None:
         self.name = "postgresql"
-        self._pool = ConnectionPool(url, min_size=2, max_size=max_connections, open=False)
+        self._url = url
+        self._pool = ConnectionPool(url, min_size=1, max_size=readers, open=False)
         try:
             self._pool.open(wait=True, timeout=15)
             with self._pool.connection() as connection:
@@ -77,27 +79,20 @@ class PostgresStorage(Storage):
         except (psycopg.Error, TimeoutError) as error:
             self._pool.close()
             raise StorageError(f"cannot open PostgreSQL: {error}") from error
+        self._writer = GroupCommitWriter(
+            "PostgreSQL",
+            lambda: psycopg.connect(self._url, autocommit=True),
+            PostgresTx,
+            (psycopg.Error,),
+            lock=_serialise,
+            retry_on=(psycopg.errors.UniqueViolation,),
+        )
 
     async def write(self, work: Callable[[PostgresTx], T], serialize_on: str | None = None) -> T:
-        return await anyio.to_thread.run_sync(self._write, work, serialize_on)
+        return await self._writer.write(work, serialize_on)
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)
-
-    def _write(self, work: Callable[[PostgresTx], T], serialize_on: str | None) -> T:
-        for _ in range(RACE_RETRIES):
-            try:
-                with self._pool.connection() as connection, connection.transaction():
-                    if serialize_on is not None:
-                        connection.execute(
-                            "SELECT pg_advisory_xact_lock(hashtext(%s))", (serialize_on,)
-                        )
-                    return work(PostgresTx(connection))
-            except psycopg.errors.UniqueViolation as error:
-                race = error
-            except psycopg.Error as error:
-                raise StorageError(f"PostgreSQL write failed: {error}") from error
-        raise StorageError(f"PostgreSQL write lost {RACE_RETRIES} races in a row") from race
 
     def _read(self, work: Callable[[PostgresTx], T]) -> T:
         try:
@@ -107,4 +102,10 @@ class PostgresStorage(Storage):
             raise StorageError(f"PostgreSQL read failed: {error}") from error
 
     def close(self) -> None:
+        self._writer.close()
         self._pool.close()
+
+
+def _serialise(tx: Tx, key: str) -> None:
+    """Writes with the same key wait for each other, across workers and hosts."""
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))

@@ -2,15 +2,13 @@
 
 With WAL, ``synchronous=NORMAL`` survives a killed process but may lose the last commits on
 power loss or an OS crash; a 2xx must survive both, so every commit syncs the WAL (FULL). To
-keep that fast, one writer thread takes every write waiting in its queue, runs each in its own
-savepoint inside one transaction, commits once (one fsync for the batch) and only then answers
-each request. Readers use their own connections: WAL lets them read while the writer writes.
+keep that fast, writes go through :class:`reporting.writer.GroupCommitWriter`: one fsync per
+batch. Readers use their own connections: WAL lets them read while the writer writes. Several
+worker processes may share the file (``BEGIN IMMEDIATE`` waits its turn).
 """
 
 from __future__ import annotations
 
-import asyncio
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -19,10 +17,9 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from reporting.storage import Storage, StorageError
+from reporting.writer import GroupCommitWriter
 
 T = TypeVar("T")
-BATCH = 512
-"""Most writes committed together."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -75,9 +72,9 @@ class SqliteStorage(Storage):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connect().executescript(SCHEMA)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
-        self._writer.start()
+        self._writer = GroupCommitWriter(
+            "SQLite", self._connect, SqliteTx, (sqlite3.Error,), begin="BEGIN IMMEDIATE"
+        )
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -90,13 +87,8 @@ class SqliteStorage(Storage):
         return connection
 
     async def write(self, work: Callable[[SqliteTx], T], serialize_on: str | None = None) -> T:
-        """Queue ``work`` for the writer thread (which serialises every write anyway)."""
-        if not self._writer.is_alive():
-            raise StorageError("the SQLite writer has stopped")
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.put((work, future, loop))
-        return await future
+        """Queue ``work`` for the writer thread, which serialises every write anyway."""
+        return await self._writer.write(work)
 
     async def read(self, work: Callable[[SqliteTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)
@@ -114,61 +106,9 @@ class SqliteStorage(Storage):
         except sqlite3.Error as error:
             raise StorageError(f"SQLite read failed: {error}") from error
 
-    def _write_loop(self) -> None:
-        connection = self._connect()
-        for first in iter(self._queue.get, None):
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # finish this batch, then stop
-                    break
-                batch.append(item)
-            for (_, future, loop), outcome in zip(
-                batch, self._commit(connection, batch), strict=True
-            ):
-                loop.call_soon_threadsafe(_settle, future, outcome)
-
-    def _commit(self, connection: sqlite3.Connection, batch: list) -> list[tuple[bool, Any]]:
-        """Run every write of the batch in its own savepoint; commit once."""
-        outcomes: list[tuple[bool, Any]] = []
-        tx = SqliteTx(connection)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            for work, _, _ in batch:
-                connection.execute("SAVEPOINT item")
-                try:
-                    outcomes.append((True, work(tx)))
-                except Exception as error:  # one bad write must not sink the batch
-                    connection.execute("ROLLBACK TO item")
-                    outcomes.append((False, error))
-                connection.execute("RELEASE item")
-            connection.execute("COMMIT")
-        except sqlite3.Error as error:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            failure = StorageError(f"SQLite commit failed: {error}")
-            return [(False, failure)] * len(batch)
-        return outcomes
-
     def close(self) -> None:
-        if self._writer.is_alive():
-            self._queue.put(None)
-            self._writer.join(timeout=30)
+        self._writer.close()
         with self._lock:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
-
-
-def _settle(future: asyncio.Future, outcome: tuple[bool, Any]) -> None:
-    if future.cancelled():
-        return
-    ok, value = outcome
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)

@@ -71,11 +71,12 @@ class Storage(abc.ABC):
         self, precinct_id: str, now: float, max_failures: int, lockout_s: float
     ) -> float:
         return await self.write(
-            lambda tx: ledger.bad_pin(tx, precinct_id, now, max_failures, lockout_s)
+            lambda tx: ledger.bad_pin(tx, precinct_id, now, max_failures, lockout_s),
+            f"sign-in:{precinct_id}",
         )
 
     async def good_pin(self, precinct_id: str) -> None:
-        await self.write(lambda tx: ledger.good_pin(tx, precinct_id))
+        await self.write(lambda tx: ledger.good_pin(tx, precinct_id), f"sign-in:{precinct_id}")
 
 
 def open_storage(url: str) -> Storage:
