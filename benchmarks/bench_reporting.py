@@ -6,7 +6,7 @@ submissions (every one a new report, committed before its 201), and statewide re
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio in this process: it
 shares the machine's cores with the server, so the figures are a floor for the service alone.
 
-    .venv/bin/python benchmarks/bench_reporting.py [--precincts 4000] [--connections 64]
+    .venv/bin/python benchmarks/bench_reporting.py [--precincts 4000] [--connections 32]
         [--pg postgresql://...]   (default: a throwaway cluster, as the tests make one)
 
 All traffic stays on 127.0.0.1; servers and the cluster are stopped at the end.
@@ -248,7 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precincts", type=int, default=4000, help="3 submissions each")
     parser.add_argument("--reads", type=int, default=40_000, help="requests per read phase")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=32, help="concurrent clients")
     parser.add_argument("--pg", help="PostgreSQL URL (default: a throwaway local cluster)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="caucus-bench-") as tmp:

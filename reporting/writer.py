@@ -21,7 +21,7 @@ from reporting.storage import StorageError
 
 T = TypeVar("T")
 C = TypeVar("C")
-BATCH = 512
+BATCH = 64
 """Most writes committed together."""
 RACE_RETRIES = 3
 """Times a write that lost a race (``retry_on``) is re-run in its savepoint."""
