@@ -1,43 +1,36 @@
-"""API v1: sign-in, staged reporting, results, one precinct's status, and the audit export."""
+"""API v1: staged reporting, results, one precinct's status, and the audit export."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
-import time
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Literal
 
-import anyio.to_thread
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from reporting import metrics
 from reporting.auth import Principal
 from reporting.dependencies import Service, ServiceDep, StorageDep, admin, reporter
-from reporting.errors import PROBLEM_RESPONSES, ApiError
+from reporting.errors import PROBLEM_RESPONSES, ApiError, storage_unavailable
 from reporting.ledger import COLUMNS, Entry, canonical_json
 from reporting.models import (
-    ChairLogin,
     CloseReport,
     Export,
     ExportedReport,
     FirstAlignmentReport,
     OpenReport,
-    OperatorLogin,
     PrecinctId,
     PrecinctStatus,
     Receipt,
     Results,
-    Session,
     Stage,
     StageReport,
     Submission,
 )
-from reporting.roster import verify_pin
 from reporting.stages import check_stage
 from reporting.storage import Storage, StorageError
 
@@ -55,89 +48,6 @@ IdempotencyKey = Annotated[
         description="Client-chosen key; the same key and body again returns the same receipt",
     ),
 ]
-
-
-def _unavailable(error: StorageError) -> ApiError:
-    return ApiError(
-        503, "storage-unavailable", "Storage unavailable", str(error), headers={"Retry-After": "2"}
-    )
-
-
-@router.post(
-    "/sessions",
-    status_code=201,
-    responses={423: {"description": "Sign-in locked after repeated wrong PINs"}},
-)
-async def create_session(
-    login: Annotated[ChairLogin | OperatorLogin, Body()],
-    request: Request,
-    service: ServiceDep,
-    storage: StorageDep,
-) -> Session:
-    """Sign in: a chair with precinct id and PIN, or an operator with the operator key."""
-    client = request.client.host if request.client else "unknown"
-    wait = service.login_limiter.allow(client)
-    if wait:
-        metrics.LOGINS.labels("any", "rate-limited").inc()
-        raise ApiError(
-            429, "rate-limited", "Too many sign-ins", headers={"Retry-After": str(round(wait) or 1)}
-        )
-    if isinstance(login, OperatorLogin):
-        principal = _operator(login, service)
-    else:
-        principal = await _chair(login, service, storage)
-    token, expires = service.signer.issue(principal)
-    metrics.LOGINS.labels(principal.role, "ok").inc()
-    return Session(
-        token=token,
-        role=principal.role,
-        subject=principal.subject,
-        expires_at=datetime.fromtimestamp(expires, UTC).isoformat(),
-    )
-
-
-def _bad_credentials(role: str) -> ApiError:
-    metrics.LOGINS.labels(role, "refused").inc()
-    return ApiError(401, "bad-credentials", "Wrong precinct, PIN or key")
-
-
-def _operator(login: OperatorLogin, service: Service) -> Principal:
-    if not hmac.compare_digest(login.key.encode(), service.settings.operator_key.encode()):
-        raise _bad_credentials("operator")
-    return Principal("operator", login.operator)
-
-
-async def _chair(login: ChairLogin, service: Service, storage: Storage) -> Principal:
-    precinct = service.roster.get(login.precinct_id)
-    if precinct is None:
-        raise _bad_credentials("chair")
-    try:
-        failures, locked_until = await storage.lockout(precinct.precinct_id)
-        now = time.time()
-        if locked_until > now:
-            raise _locked(locked_until - now)
-        if not await anyio.to_thread.run_sync(verify_pin, precinct, login.pin):
-            settings = service.settings
-            until = await storage.bad_pin(
-                precinct.precinct_id, now, settings.max_bad_pins, settings.lockout_s
-            )
-            raise _locked(until - now) if until else _bad_credentials("chair")
-        if failures:
-            await storage.good_pin(precinct.precinct_id)
-    except StorageError as error:
-        raise _unavailable(error) from error
-    return Principal("chair", precinct.precinct_id)
-
-
-def _locked(seconds: float) -> ApiError:
-    metrics.LOGINS.labels("chair", "locked").inc()
-    return ApiError(
-        423,
-        "locked",
-        "Sign-in locked after repeated wrong PINs",
-        "call the hotline, or retry after Retry-After seconds",
-        headers={"Retry-After": str(max(1, round(seconds)))},
-    )
 
 
 SUBMISSION_RESPONSES: dict[int | str, dict] = {
@@ -184,7 +94,7 @@ async def _submit(
     try:
         outcome = await storage.record(entry, check, service.settings.reject_impossible)
     except StorageError as error:
-        raise _unavailable(error) from error
+        raise storage_unavailable(error) from error
     metrics.SUBMISSIONS.labels(stage, outcome.kind).inc()
     if outcome.kind == "refused":
         raise ApiError(
@@ -307,7 +217,7 @@ async def results(request: Request, service: ServiceDep) -> Response:
     try:
         snapshot = await service.board.snapshot()
     except StorageError as error:
-        raise _unavailable(error) from error
+        raise storage_unavailable(error) from error
     headers = {
         "ETag": snapshot.etag,
         "Cache-Control": f"public, max-age={max(1, round(service.settings.results_ttl_s))}",
@@ -328,7 +238,7 @@ async def precinct_status(
     try:
         current, corrections = await storage.precinct(precinct_id)
     except StorageError as error:
-        raise _unavailable(error) from error
+        raise storage_unavailable(error) from error
     status = "not-opened"
     for stage, name in ((Stage.OPEN, "open"), (Stage.FIRST_ALIGNMENT, "aligned")):
         if stage in current:
@@ -364,7 +274,7 @@ async def export(
     try:
         reports = await storage.every_report()
     except StorageError as error:
-        raise _unavailable(error) from error
+        raise storage_unavailable(error) from error
     corrected_by = {
         r.receipt.correction_of: r.receipt.receipt_id for r in reports if r.receipt.correction_of
     }

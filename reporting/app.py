@@ -11,8 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reporting import errors, metrics
-from reporting.api import router
+from reporting import api, errors, metrics, sessions
 from reporting.auth import TokenSigner
 from reporting.board import ResultsBoard
 from reporting.config import Settings
@@ -65,7 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
         " stages; the public reads statewide results. Errors are RFC 9457 problem documents.",
         lifespan=lifespan,
     )
-    app.include_router(router)
+    app.include_router(sessions.router)
+    app.include_router(api.router)
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
@@ -85,9 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             await storage.ping()
         except StorageError as error:
-            raise errors.ApiError(
-                503, "storage-unavailable", "Storage unavailable", str(error)
-            ) from error
+            raise errors.storage_unavailable(error) from error
         faults = service.faults.state()
         return Health(
             status="degraded" if faults else "ok",

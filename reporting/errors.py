@@ -29,6 +29,13 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def storage_unavailable(error: Exception) -> ApiError:
+    """503 while the database cannot be reached: the client should retry."""
+    return ApiError(
+        503, "storage-unavailable", "Storage unavailable", str(error), headers={"Retry-After": "2"}
+    )
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         problem.model_dump(exclude_none=True),
