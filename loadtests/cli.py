@@ -86,6 +86,9 @@ def run_loadtest(args: argparse.Namespace) -> int:
     if args.host and not args.pin_sheet:
         print("caucus loadtest: --host needs --pin-sheet (the chairs' PINs)", file=sys.stderr)
         return 2
+    if args.shape == "soak" and not args.run_time:
+        print("caucus loadtest: a soak needs --run-time", file=sys.stderr)
+        return 2
     if not args.scenario.is_file():
         print(f"caucus loadtest: no scenario file {args.scenario}", file=sys.stderr)
         return 2

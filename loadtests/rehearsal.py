@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -36,9 +37,8 @@ def planned_s(args: argparse.Namespace) -> float:
     night_s = args.night_hours * 3600 / args.compress + TAIL_S
     if not args.run_time:
         return night_s
-    units = {"s": 1, "m": 60, "h": 3600}
-    text = args.run_time.strip()
-    seconds = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms]?)", args.run_time)
+    seconds = sum(float(n) * {"h": 3600, "m": 60}.get(unit, 1) for n, unit in parts)
     return min(seconds, night_s)
 
 

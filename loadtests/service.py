@@ -5,6 +5,7 @@ Started as subprocesses through the `caucus` CLI, exactly as an engineer would s
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import subprocess
@@ -64,12 +65,17 @@ def reference_service(
     command = caucus_command(
         "serve", "--roster", str(roster), "--db", f"sqlite:///{database}",
         "--host", "127.0.0.1", "--port", str(port),
-        "--admin-key", admin_key, "--operator-key", operator_key, "--log-level", "warning",
+        "--log-level", "warning",
         *serve_flags,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with (folder / "serve.log").open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "CAUCUS_ADMIN_KEY": admin_key, "CAUCUS_OPERATOR_KEY": operator_key},
+        )
     try:
         _wait_healthy(url, process)
         yield ReferenceService(url, folder / "roster-pins.csv", admin_key, operator_key)

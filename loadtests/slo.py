@@ -10,6 +10,7 @@ from pathlib import Path
 DEFAULT_SLO = Path(__file__).with_name("slo.toml")
 PERCENTILES = {"p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%"}
 """SLO keys and the Locust stats column each is read from."""
+HOSTILE_DEFAULTS = {"prefix": "prank: ", "max_unrefused_rate": 0.0}
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -30,7 +31,7 @@ def load_slo(path: Path = DEFAULT_SLO) -> dict:
         slo = tomllib.load(file)
     slo.setdefault("defaults", {})
     slo.setdefault("endpoints", {})
-    slo.setdefault("hostile", {"prefix": "prank: ", "max_unrefused_rate": 0.0})
+    slo["hostile"] = {**HOSTILE_DEFAULTS, **slo.get("hostile", {})}
     return slo
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from locust import LoadTestShape, User
+from locust.util.timespan import parse_timespan
 
 SPAWN_RATE = 100.0
 """Users started a second when a shape asks for more."""
@@ -36,7 +37,11 @@ class CastShape(LoadTestShape):
         return self.runner.environment.parsed_options
 
     def tick(self) -> Tick | None:
-        wanted = self.cast(self.get_run_time())
+        run_s = self.get_run_time()
+        limit = self.options().run_time  # Locust leaves --run-time to the shape
+        if limit and run_s > parse_timespan(str(limit)):
+            return None
+        wanted = self.cast(run_s)
         if wanted is None:
             return None
         off = {c: abs(n - self._placed.get(c, 0)) for c, n in wanted.items()}
