@@ -96,10 +96,16 @@ class PostgresStorage(Storage):
 
     def _read(self, work: Callable[[PostgresTx], T]) -> T:
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                return work(PostgresTx(connection))
+            try:
+                return self._read_once(work)
+            except psycopg.OperationalError:  # a pooled connection died since its last use
+                return self._read_once(work)
         except psycopg.Error as error:
             raise StorageError(f"PostgreSQL read failed: {error}") from error
+
+    def _read_once(self, work: Callable[[PostgresTx], T]) -> T:
+        with self._pool.connection() as connection, connection.transaction():
+            return work(PostgresTx(connection))
 
     def close(self) -> None:
         self._writer.close()

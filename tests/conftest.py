@@ -159,18 +159,23 @@ def reporting_postgres() -> Iterator[str]:
 _databases = itertools.count()
 
 
+@pytest.fixture
+def reporting_postgres_db(reporting_postgres: str) -> str:
+    """URL of a new, empty database in the throwaway cluster."""
+    import psycopg
+
+    name = f"caucus_test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(reporting_postgres, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return reporting_postgres.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def reporting_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database of each kind: a SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'results.db'}"
-    import psycopg
-
-    server = request.getfixturevalue("reporting_postgres")
-    name = f"caucus_test_{os.getpid()}_{next(_databases)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return server.rsplit("/", 1)[0] + f"/{name}"
+    return request.getfixturevalue("reporting_postgres_db")
 
 
 @dataclass

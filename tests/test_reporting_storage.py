@@ -137,3 +137,31 @@ def test_postgres_is_used_when_installed(reporting_postgres):
 
     with psycopg.connect(reporting_postgres) as connection:
         assert connection.execute("SHOW fsync").fetchone() == ("on",)
+
+
+def test_postgres_connections_cut_mid_run_are_503_then_recover(
+    reporting_settings, reporting_postgres, reporting_postgres_db
+):
+    import psycopg
+
+    settings = reporting_settings.model_copy(update={"db_url": reporting_postgres_db})
+    database = reporting_postgres_db.rsplit("/", 1)[1]
+    with TestClient(create_app(settings)) as client:
+        operator = client.post(
+            "/api/v1/sessions", json={"operator": "Ops", "key": settings.operator_key}
+        ).json()["token"]
+
+        def open_(precinct: str) -> int:
+            headers = {"Authorization": f"Bearer {operator}", "Idempotency-Key": f"cut-{precinct}"}
+            url = f"/api/v1/precincts/{precinct}/open"
+            return client.post(url, json={"attendance": 9}, headers=headers).status_code
+
+        assert open_("P0001") == 201
+        with psycopg.connect(reporting_postgres, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (database,),
+            )
+        statuses = [open_(p) for p in ("P0002", "P0003")]
+        assert statuses[0] in (201, 503) and statuses[1] == 201  # the writer reconnects
+        assert client.get("/api/v1/precincts/P0003").json()["status"] == "open"
