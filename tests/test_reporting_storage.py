@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import tempfile
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reporting.app import create_app
 from reporting.ledger import Entry, canonical_json
@@ -165,3 +168,54 @@ def test_postgres_connections_cut_mid_run_are_503_then_recover(
         statuses = [open_(p) for p in ("P0002", "P0003")]
         assert statuses[0] in (201, 503) and statuses[1] == 201  # the writer reconnects
         assert client.get("/api/v1/precincts/P0003").json()["status"] == "open"
+
+
+SUBMISSION = st.tuples(
+    st.sampled_from(["P0001", "P0002"]),
+    st.sampled_from([Stage.OPEN, Stage.CLOSE]),
+    st.integers(10, 12),  # attendance: few values, so replays and conflicts are common
+    st.sampled_from(["key-a", "key-b", "key-c", "key-d"]),
+    st.booleans(),  # a correction?
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(SUBMISSION, max_size=25))
+def test_the_ledger_matches_a_reference_model(submissions):
+    """Any sequence of submissions: outcomes as the rules say, one current version per stage."""
+    by_key: dict[tuple[str, str], tuple[Stage, str, str]] = {}
+    current: dict[tuple[str, Stage], tuple[str, str]] = {}
+    accepted = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = open_storage(f"sqlite:///{tmp}/model.db")
+        try:
+            for precinct, stage, attendance, key, correcting in submissions:
+                body = {"attendance": attendance}
+                if correcting:
+                    body["correction_reason"] = "fixed"
+                submitted = entry(precinct, stage, body, key)
+                (outcome,) = record(storage, lambda *_: [], submitted)
+                known = by_key.get((precinct, key))
+                now = current.get((precinct, stage))
+                if known is not None:
+                    same = known[:2] == (stage, submitted.body_sha256)
+                    assert outcome.kind == ("replayed" if same else "conflict")
+                elif not correcting and now is not None:
+                    same = now[0] == submitted.body_sha256
+                    assert outcome.kind == ("replayed" if same else "conflict")
+                    assert outcome.receipt.receipt_id == now[1]
+                elif correcting and now is None:
+                    assert (outcome.kind, outcome.code) == ("conflict", "nothing-to-correct")
+                else:
+                    assert outcome.kind == "accepted"
+                    assert outcome.receipt.correction_of == (now[1] if now else None)
+                    accepted += 1
+                    receipt_id = outcome.receipt.receipt_id
+                    by_key[(precinct, key)] = (stage, submitted.body_sha256, receipt_id)
+                    current[(precinct, stage)] = (submitted.body_sha256, receipt_id)
+            rows = asyncio.run(storage.every_report())
+        finally:
+            storage.close()
+    assert len(rows) == accepted
+    heads = {(r.receipt.precinct_id, r.receipt.stage) for r in rows if not r.receipt.correction_of}
+    assert len(heads) == sum(1 for r in rows if not r.receipt.correction_of)
