@@ -162,13 +162,28 @@ def test_strict_json_refuses_bad_bodies_with_422(reporting_client, chair, body):
     assert problem["type"] == "invalid-request" and problem["errors"]
 
 
-def test_malformed_json_is_422_not_500(reporting_client, chair):
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"attendance": 1', "application/json"),  # truncated
+        (b"[" * 5000 + b"]" * 5000, "application/json"),  # deeply nested
+        (b'{"attendance": 1e400}', "application/json"),
+        (b'{"attendance": NaN}', "application/json"),
+        (b'{"attendance": 1' + b"0" * 4000 + b"}", "application/json"),  # huge integer
+        (b'{"attendance": "\xff"}', "application/json"),  # not UTF-8
+        (b"", "application/json"),
+        (b'{"attendance": 5}', "text/plain"),
+        (b"attendance=5", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_hostile_bodies_are_422_not_500(reporting_client, chair, content, content_type):
     response = reporting_client.post(
         f"/api/v1/precincts/{P1}/open",
-        content=b'{"attendance": 1',
-        headers={**chair, "Idempotency-Key": "malformed-1", "Content-Type": "application/json"},
+        content=content,
+        headers={**chair, "Idempotency-Key": "hostile-1", "Content-Type": content_type},
     )
     assert response.status_code == 422
+    assert response.json()["type"] == "invalid-request"
 
 
 def test_a_group_listed_twice_is_422(reporting_client, chair):
