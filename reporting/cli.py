@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import shutil
 import sys
@@ -139,6 +140,8 @@ def run_serve(args: argparse.Namespace) -> int:
         if not key:
             print(f"caucus serve: {name.replace('_', ' ')}: {getattr(settings, name)}", flush=True)
     settings.to_env()
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["reporting"] = {"handlers": ["default"], "level": "INFO"}
     metrics_dir = None
     if args.workers > 1:  # every worker writes its metrics here; /metrics merges them
         metrics_dir = tempfile.mkdtemp(prefix="caucus-metrics-")
@@ -151,6 +154,7 @@ def run_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
+            log_config=log_config,
             access_log=False,
             timeout_graceful_shutdown=10,
         )
