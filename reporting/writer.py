@@ -21,8 +21,10 @@ from reporting.storage import StorageError
 
 T = TypeVar("T")
 C = TypeVar("C")
-BATCH = 64
-"""Most writes committed together."""
+BATCH = 60
+"""Most writes committed together: bounds how long the writer holds the GIL, and stays under
+the 64 subtransactions PostgreSQL tracks per transaction in shared memory (beyond that, every
+snapshot gets slower)."""
 RACE_RETRIES = 3
 """Times a write that lost a race (``retry_on``) is re-run in its savepoint."""
 
