@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -41,8 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=2020)
     p.add_argument("--precincts", type=int, default=200, help="with --serve: roster size")
     p.add_argument("--pin-sheet", type=Path, help="with --host: the chairs' PIN sheet")
-    p.add_argument("--admin-key", help="with --host: admin key for the audit export")
-    p.add_argument("--operator-key", default="", help="with --host: hotline operators' key")
+    p.add_argument(
+        "--admin-key",
+        default=os.environ.get("CAUCUS_ADMIN_KEY"),
+        help="with --host: admin key for the audit export (env CAUCUS_ADMIN_KEY)",
+    )
+    p.add_argument(
+        "--operator-key",
+        default=os.environ.get("CAUCUS_OPERATOR_KEY", ""),
+        help="with --host: hotline operators' key (env CAUCUS_OPERATOR_KEY)",
+    )
     faults = p.add_argument_group("fault drill (with --serve; passed to caucus serve)")
     faults.add_argument("--fault-latency-ms", type=int, default=0)
     faults.add_argument("--fault-error-rate", type=float, default=0.0)

@@ -24,7 +24,13 @@ def add_options(parser: LocustArgumentParser) -> None:
         help="prefix of idempotency keys (default: random per run)",
     )
     parser.add_argument("--receipts", default="loadtest-receipts", help="folder for receipt logs")
-    parser.add_argument("--operator-key", default="", is_secret=True, help="hotline operator key")
+    parser.add_argument(
+        "--operator-key",
+        default="",
+        env_var="LOCUST_OPERATOR_KEY",
+        is_secret=True,
+        help="hotline operators' sign-in key (or env LOCUST_OPERATOR_KEY)",
+    )
     parser.add_argument(
         "--hotline-share", type=float, default=0.2, help="share of precincts phoned in"
     )

@@ -49,7 +49,6 @@ def night_options(
         "--pin-sheet", str(service.pin_sheet), "--scenario", str(args.scenario),
         "--compress", str(args.compress), "--night-hours", str(args.night_hours),
         "--seed", str(args.seed), "--receipts", str(out / "receipts"),
-        "--operator-key", service.operator_key,
         *(f"--{kind}={n}" for kind, n in cast.items()),
     ]  # fmt: skip
 
@@ -74,6 +73,7 @@ def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out
             run_time=args.run_time,
             workers=args.workers,
             planned_s=planned_s(args),
+            operator_key=service.operator_key,
         )
         try:
             code = run_locust(plan)

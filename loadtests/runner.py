@@ -7,12 +7,13 @@ anyway, and the CSV and HTML reports come out exactly as plain Locust writes the
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.service import free_port
+from loadtests.service import free_port, stop
 
 LOADTESTS = Path(__file__).parent
 SHAPES = {
@@ -22,7 +23,6 @@ SHAPES = {
 }
 STOP_GRACE_S = 60.0
 """Wall seconds allowed beyond the planned run before Locust is stopped by force."""
-WORKER_STOP_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,8 @@ class LocustPlan:
     workers: int
     planned_s: float
     """Wall seconds the shape plays (or the run time), to bound the run."""
+    operator_key: str
+    """Passed in the environment (LOCUST_OPERATOR_KEY), never on a command line."""
 
     @property
     def csv_prefix(self) -> Path:
@@ -76,31 +78,21 @@ def run_locust(plan: LocustPlan) -> int:
     plan.out.mkdir(parents=True, exist_ok=True)
     port = free_port() if plan.workers else None
     processes: list[subprocess.Popen] = []
+    env = {**os.environ, "LOCUST_OPERATOR_KEY": plan.operator_key}
     with (plan.out / "locust.log").open("ab") as log:
         try:
             master = subprocess.Popen(
-                master_command(plan, port), stdout=log, stderr=subprocess.STDOUT
+                master_command(plan, port), stdout=log, stderr=subprocess.STDOUT, env=env
             )
             processes.append(master)
             if port is not None:
                 processes += [
                     subprocess.Popen(
-                        worker_command(plan, port), stdout=log, stderr=subprocess.STDOUT
+                        worker_command(plan, port), stdout=log, stderr=subprocess.STDOUT, env=env
                     )
                     for _ in range(plan.workers)
                 ]
             return master.wait(timeout=plan.planned_s + STOP_GRACE_S)
         finally:
             for process in reversed(processes):
-                _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=WORKER_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=WORKER_STOP_TIMEOUT_S)
+                stop(process)

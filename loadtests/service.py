@@ -80,12 +80,19 @@ def reference_service(
         _wait_healthy(url, process)
         yield ReferenceService(url, folder / "roster-pins.csv", admin_key, operator_key)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT_S)
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a process we started; kill it if it has not exited within the timeout."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_S)
 
 
 def _wait_healthy(url: str, process: subprocess.Popen) -> None:

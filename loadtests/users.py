@@ -170,6 +170,7 @@ class ChairsNight(SequentialTaskSet):
 class PrecinctChair(HttpUser):
     """A precinct chair reporting through the app; one user per precinct, in arrival order."""
 
+    weight = 10
     tasks: ClassVar = [ChairsNight]
     wait_time = constant(0)
 
@@ -179,6 +180,8 @@ class PrecinctChair(HttpUser):
 
 class Watcher(HttpUser):
     """Public and media: polls statewide results, honouring ETag and Cache-Control max-age."""
+
+    weight = 10
 
     def on_start(self) -> None:
         serial = next(_serial)
@@ -220,6 +223,7 @@ class Watcher(HttpUser):
 class PrankBot(HttpUser):
     """Hostile traffic after the hotline number leaks: every request must be refused (4xx)."""
 
+    weight = 2
     PEAK_RPS = 2.0
     """Requests a second per bot at the height of the flood."""
     ADDRESSES = tuple(f"203.0.113.{n}" for n in range(1, 6))
@@ -295,6 +299,7 @@ class PrankBot(HttpUser):
 class HotlineOperator(HttpUser):
     """Enters phoned results on behalf of chairs, signed in with the operator credential."""
 
+    weight = 1
     wait_time = constant(0)
 
     def on_start(self) -> None:
