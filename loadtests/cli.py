@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="run folder (default runs/loadtest-<scenario>)")
     p.add_argument("--slo", type=Path, help="SLO TOML (default: loadtests/slo.toml)")
     p.add_argument("--seed", type=int, default=2020)
+    p.add_argument(
+        "--wrong-share",
+        type=float,
+        default=0.05,
+        help="share of chairs who first send a result breaking the rules (must get 422)",
+    )
     p.add_argument("--precincts", type=int, default=200, help="with --serve: roster size")
     p.add_argument("--pin-sheet", type=Path, help="with --host: the chairs' PIN sheet")
     p.add_argument(
@@ -53,6 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --host: hotline operators' key (env CAUCUS_OPERATOR_KEY)",
     )
     faults = p.add_argument_group("fault drill (with --serve; passed to caucus serve)")
+    faults.add_argument(
+        "--drill",
+        action="store_true",
+        help="10%% errors and an outage for a tenth of the run, starting a third of the way in",
+    )
     faults.add_argument("--fault-latency-ms", type=int, default=0)
     faults.add_argument("--fault-error-rate", type=float, default=0.0)
     faults.add_argument("--fault-drop-rate", type=float, default=0.0)
@@ -73,7 +84,11 @@ def parse_cast(values: list[str]) -> dict[str, int]:
     return cast
 
 
-def serve_flags(args: argparse.Namespace) -> list[str]:
+def serve_flags(args: argparse.Namespace, run_s: float) -> list[str]:
+    """`caucus serve` fault flags; ``--drill`` adds errors and an outage within ``run_s``."""
+    if args.drill:
+        args.fault_error_rate = args.fault_error_rate or 0.1
+        args.fault_outage = [*args.fault_outage, f"{run_s / 3:.0f}+{max(3.0, run_s / 10):.0f}"]
     flags = [
         "--fault-latency-ms", str(args.fault_latency_ms),
         "--fault-error-rate", str(args.fault_error_rate),
@@ -85,7 +100,7 @@ def serve_flags(args: argparse.Namespace) -> list[str]:
 
 
 def run_loadtest(args: argparse.Namespace) -> int:
-    from loadtests.rehearsal import Target, rehearse
+    from loadtests.rehearsal import Target, planned_s, rehearse
 
     try:
         cast = parse_cast(args.users)
@@ -101,13 +116,15 @@ def run_loadtest(args: argparse.Namespace) -> int:
     if not args.scenario.is_file():
         print(f"caucus loadtest: no scenario file {args.scenario}", file=sys.stderr)
         return 2
+    if args.workers > cast["operators"]:
+        cast["operators"] = args.workers  # every worker's phoned precincts need an operator
     out = args.out or Path("runs") / f"loadtest-{args.scenario.stem}"
     target = Target(
         host=args.host,
         pin_sheet=args.pin_sheet,
         admin_key=args.admin_key,
         operator_key=args.operator_key,
-        serve_flags=serve_flags(args) if args.serve else None,
+        serve_flags=serve_flags(args, planned_s(args)) if args.serve else None,
         precincts=args.precincts,
     )
     return rehearse(args, target, cast, out)

@@ -49,6 +49,7 @@ def night_options(
         "--pin-sheet", str(service.pin_sheet), "--scenario", str(args.scenario),
         "--compress", str(args.compress), "--night-hours", str(args.night_hours),
         "--seed", str(args.seed), "--receipts", str(out / "receipts"),
+        "--wrong-share", str(args.wrong_share),
         *(f"--{kind}={n}" for kind, n in cast.items()),
     ]  # fmt: skip
 

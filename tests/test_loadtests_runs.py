@@ -34,13 +34,15 @@ def _stats(out: Path) -> dict[str, dict[str, str]]:
 
 
 def test_caucus_night_passes_slo_and_audit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main([*SMALL_NIGHT, "--out", str(tmp_path)]) == 0
+    assert main([*SMALL_NIGHT, "--wrong-share", "0.3", "--out", str(tmp_path)]) == 0
     verdict = _verdict(tmp_path)
     assert verdict["passed"] and verdict["audit"]["passed"]
     assert verdict["audit"]["receipts"] == verdict["audit"]["stored"] > 20
     stats = _stats(tmp_path)
     assert int(stats["POST /api/v1/precincts/[id]/close"]["Request Count"]) > 5
     assert any(name.startswith("prank: ") for name in stats)
+    wrong = stats["POST /api/v1/precincts/[id]/close (wrong result)"]  # each answered 422
+    assert int(wrong["Request Count"]) > 0 and int(wrong["Failure Count"]) == 0
     assert (tmp_path / "locust_stats_history.csv").stat().st_size > 0
     assert (tmp_path / "locust.html").stat().st_size > 0
     assert "verdict: PASS" in capsys.readouterr().out
@@ -73,12 +75,11 @@ def test_service_dropping_writes_fails_the_audit(
 
 
 def test_fault_drill_retries_get_every_report_in(tmp_path: Path) -> None:
-    args = [
-        *SMALL_NIGHT, "--fault-error-rate", "0.2", "--fault-outage", "6+5", "--out", str(tmp_path),
-    ]  # fmt: skip
-    main(args)
+    args = [*SMALL_NIGHT, "--drill", "--fault-error-rate", "0.2", "--out", str(tmp_path)]
+    assert main(args) == 1  # the error spike breaks the SLO
     verdict = _verdict(tmp_path)
     assert verdict["audit"]["passed"], verdict["audit"]
+    assert "--fault-outage" in verdict["run"]["faults"]
     failing = {
         c["name"] for c in verdict["slo"] if c["objective"] == "error_rate" and not c["passed"]
     }
