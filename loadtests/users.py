@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import time
 from typing import ClassVar
 
 import gevent
@@ -26,6 +27,10 @@ PHONE_CALL_MIN = 20.0
 """Night minutes an operator spends taking one phoned result (2020: about 20)."""
 IDLE_S = 1.0
 """Wall seconds an idle user waits before looking for work again."""
+RECONNECT_AFTER_S = 4.0
+"""Idle wall seconds after which a user opens a fresh connection. Servers drop idle
+keep-alive connections (uvicorn after 5 s); reusing one as it closes gets a reset that
+browsers retry silently, so the stats would measure that race instead of the service."""
 _serial = itertools.count()
 
 
@@ -36,6 +41,13 @@ def night_of(user: HttpUser) -> Night:
 
 def user_rng(user: HttpUser, serial: int) -> random.Random:
     return random.Random(f"{user.environment.parsed_options.seed}:{type(user).__name__}:{serial}")
+
+
+def rest(user: HttpUser, seconds: float) -> None:
+    """Wait ``seconds``; after a long wait, let the next request open a fresh connection."""
+    gevent.sleep(seconds)
+    if seconds >= RECONNECT_AFTER_S:
+        user.client.close()
 
 
 def fire_event(user: HttpUser, kind: str, name: str, error: str | None) -> None:
@@ -61,7 +73,7 @@ class ChairsNight(SequentialTaskSet):
         self.headers: dict[str, str] = {}
 
     def _wait_for(self, minute: float) -> None:
-        gevent.sleep(night_of(self.user).seconds_until(minute))
+        rest(self.user, night_of(self.user).seconds_until(minute))
 
     def _hand_over(self, why: str) -> None:
         """Give up on the app (says so in the stats) and phone the result in instead."""
@@ -182,6 +194,7 @@ class Watcher(HttpUser):
     """Public and media: polls statewide results, honouring ETag and Cache-Control max-age."""
 
     weight = 10
+    wait_time = constant(0)  # each task ends with the watcher's own pause
 
     def on_start(self) -> None:
         serial = next(_serial)
@@ -192,9 +205,10 @@ class Watcher(HttpUser):
         self.etag: str | None = None
         self.max_age_s = 0.0
 
-    def wait_time(self) -> float:
+    def _pause(self) -> None:
+        """Wait the poll interval, and at least the max-age the service asked for."""
         poll_s = self.environment.parsed_options.poll_s
-        return max(poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2)
+        rest(self, max(poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2))
 
     @task(10)
     def poll_results(self) -> None:
@@ -206,18 +220,20 @@ class Watcher(HttpUser):
             timeout=REQUEST_TIMEOUT_S,
             catch_response=True,
         ) as response:
-            if response.status_code not in (200, 304):
+            if response.status_code in (200, 304):
+                self.etag = response.headers.get("ETag", self.etag)
+                found = re.search(r"max-age=(\d+)", response.headers.get("Cache-Control", ""))
+                self.max_age_s = float(found.group(1)) if found else 0.0
+            else:
                 response.failure(str(response.status_code))
-                return
-            self.etag = response.headers.get("ETag", self.etag)
-            found = re.search(r"max-age=(\d+)", response.headers.get("Cache-Control", ""))
-            self.max_age_s = float(found.group(1)) if found else 0.0
+        self._pause()
 
     @task(1)
     def look_up_precinct(self) -> None:
         slots = night_of(self).plan.slots
         if slots:
             fetch_delegates(self, self.rng.choice(slots).precinct_id, self.headers, 1, self.rng)
+        self._pause()
 
 
 class PrankBot(HttpUser):
@@ -234,6 +250,7 @@ class PrankBot(HttpUser):
         self.fake = Faker()
         self.fake.seed_instance(self.rng.randrange(2**32))
         self.headers = {"X-Forwarded-For": self.rng.choice(self.ADDRESSES)}
+        self.last_request_at = time.monotonic()
 
     def wait_time(self) -> float:
         night = night_of(self)
@@ -241,6 +258,9 @@ class PrankBot(HttpUser):
         return 1 / (self.PEAK_RPS * max(intensity, 0.02))
 
     def _hostile(self, what: str, path: str, **kwargs) -> None:
+        if time.monotonic() - self.last_request_at >= RECONNECT_AFTER_S:
+            self.client.close()
+        self.last_request_at = time.monotonic()
         with self.client.post(
             path,
             name=f"{HOSTILE}{what}",
@@ -331,7 +351,7 @@ class HotlineOperator(HttpUser):
             fire_event(self, "HOTLINE", "call dropped: operator cannot sign in", call.precinct_id)
             gevent.sleep(IDLE_S)
             return
-        gevent.sleep(night.wall_s(PHONE_CALL_MIN) * self.rng.uniform(0.5, 1.5))
+        rest(self, night.wall_s(PHONE_CALL_MIN) * self.rng.uniform(0.5, 1.5))
         options = self.environment.parsed_options
         delegates = fetch_delegates(
             self, call.precinct_id, self.headers, options.max_attempts, self.rng
