@@ -98,7 +98,15 @@ def _nights(scenario, args: argparse.Namespace, label: str):
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from sim.run_folder import format_table, summary_rows, write_run
+    from sim.run_folder import (
+        RECORDS,
+        format_record_fit,
+        format_table,
+        record_fit,
+        summary_rows,
+        write_run,
+    )
+    from sim.runner import grid
     from sim.scenario import ScenarioError
 
     try:
@@ -110,6 +118,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     report = write_run(scenario, reps, args.out or Path("runs") / args.scenario.stem)
     title = f"{scenario.name}: {len(reps)} nights, seed {scenario.seed} (hours after 7 pm)"
     print(format_table(summary_rows(reps), title))
+    releases = RECORDS.get(scenario.table.get("record", ""), ((), ()))[0]
+    if releases:
+        print("\n" + format_record_fit(record_fit(reps, grid(scenario.night), releases)))
     print(f"\nreport: {report}")
     return 0
 

@@ -22,7 +22,12 @@ import numpy as np
 from sim import plots
 from sim.bands import Band, band, curve_band
 from sim.config import CHANNELS
-from sim.public_record import IOWA_2016_RELEASES, IOWA_2020_HOLDS, IOWA_2020_RELEASES
+from sim.public_record import (
+    IOWA_2016_RELEASES,
+    IOWA_2020_HOLDS,
+    IOWA_2020_RELEASES,
+    ReleasePoint,
+)
 from sim.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid
 from sim.scenario import Scenario
 
@@ -69,6 +74,28 @@ def summary_rows(reps: list[Replication]) -> list[Row]:
         Row(label, key, band([r.summary[key] for r in reps]), scale, unit)
         for label, key, scale, unit in SUMMARY
     ]
+
+
+def record_fit(
+    reps: list[Replication], minutes: np.ndarray, releases: tuple[ReleasePoint, ...]
+) -> list[tuple[ReleasePoint, Band]]:
+    """The share published (percent) at each time of the public record, over nights."""
+    fit = []
+    for point in releases:
+        at = np.searchsorted(minutes, point.hours * 60, side="right") - 1
+        fit.append((point, band([100 * r.published[at] for r in reps])))
+    return fit
+
+
+def format_record_fit(fit: list[tuple[ReleasePoint, Band]]) -> str:
+    lines = ["public record vs simulated: % of precincts published (mean [90% band])"]
+    for point, simulated in fit:
+        bound = " (by)" if point.bound == "by" else "     "
+        lines.append(
+            f"{point.hours:6.2f} h  record {point.percent_published:5.1f}{bound}  simulated "
+            f"{simulated.format()}  ({simulated.mean - point.percent_published:+.1f})"
+        )
+    return "\n".join(lines)
 
 
 def format_table(rows: Iterable[Row], title: str) -> str:
@@ -178,11 +205,16 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
         ("Where the delay comes from", "delay-sources.png", plots.delay_sources(reps)),
     ]
     saved = [(title, plots.save(figure, folder / name)) for title, name, figure in figures]
-    (folder / "report.html").write_text(report_html(scenario, len(reps), rows, saved))
+    fit = format_record_fit(record_fit(reps, minutes, releases)) if releases else ""
+    (folder / "report.html").write_text(report_html(scenario, len(reps), rows, saved, fit))
 
 
 def report_html(
-    scenario: Scenario, replications: int, rows: list[Row], figures: list[tuple[str, Path]]
+    scenario: Scenario,
+    replications: int,
+    rows: list[Row],
+    figures: list[tuple[str, Path]],
+    record_fit_text: str = "",
 ) -> str:
     """A self-contained page: description, summary table, plots embedded as PNG data."""
     table = "\n".join(
@@ -212,6 +244,7 @@ Figures are the mean over nights with the 90% band (5th to 95th percentile) in b
 <table><tr><th>figure</th><th>mean [90% band]</th><th>unit</th></tr>
 {table}
 </table>
+{f"<pre>{html.escape(record_fit_text)}</pre>" if record_fit_text else ""}
 {images}
 </body></html>
 """
