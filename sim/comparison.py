@@ -25,20 +25,32 @@ def write_comparison(
     plot = plots.save(curves, out / "comparison.png")
     names = list(runs)
     base = names[0]
-    lines = [f"{'':<32}" + "".join(f"{name[:30]:<32}" for name in names)]
     rows = {name: summary_rows(reps) for name, reps in runs.items()}
-    for i, row in enumerate(rows[base]):
-        cells = [f"{row.text()} {row.unit}"]
-        for name in names[1:]:
+    lines = []
+    for name in names[1:]:
+        table = [("figure", base, name, "difference (paired by seed)")]
+        for base_row, row in zip(rows[base], rows[name], strict=True):
             diff = band(
                 [
                     o.summary[row.key] - b.summary[row.key]
                     for b, o in zip(runs[base], runs[name], strict=False)
                 ]
             )
-            cells.append(f"{rows[name][i].text()} (diff {diff.format(row.scale)})")
-        lines.append(f"{row.label:<32}" + "".join(f"{c:<32}" for c in cells))
-    lines.append(f"\nin brackets: 90% band over nights; diff: from {base}, paired by seed")
+            unit = f" {row.unit}"
+            table.append(
+                (
+                    row.label,
+                    base_row.text() + unit,
+                    row.text() + unit,
+                    diff.format(row.scale) + unit,
+                )
+            )
+        widths = [max(len(cells[i]) for cells in table) + 2 for i in range(3)]
+        lines += [
+            "".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + cells[3]
+            for cells in table
+        ] + [""]
+    lines.append("mean [90% band over nights]; the difference is taken night by night")
     table = "\n".join(lines)
     (out / "comparison.txt").write_text(table + "\n")
     return table, plot
