@@ -81,7 +81,9 @@ def precinct_rng(seed: int, precinct_id: str) -> random.Random:
 def legal_result(precinct_id: str, delegates: int, rng: random.Random) -> CaucusResult:
     """A result the caucus rules accept: first alignment, legal realignment, delegates."""
     for _ in range(MAX_DRAWS):
-        attendance = min(ATTENDANCE_MAX, max(2, round(rng.lognormvariate(math.log(61), 0.9))))
+        attendance = min(
+            ATTENDANCE_MAX, max(2, round(rng.lognormvariate(math.log(ATTENDANCE_MEDIAN), 0.9)))
+        )
         names = rng.sample(CANDIDATES, rng.randint(2, min(6, attendance)))
         weights = [rng.gammavariate(1.5, 1.0) for _ in names]
         first = _split(attendance, weights, rng)

@@ -101,3 +101,19 @@ def test_master_and_worker_merge_stats_and_audit(tmp_path: Path) -> None:
     )
     assert reports == verdict["audit"]["receipts"] > 10
     assert list((tmp_path / "receipts").glob("receipts-*.jsonl"))
+
+
+def test_spike_and_soak_shapes(tmp_path: Path) -> None:
+    base = [
+        "loadtest", "--scenario", SCENARIO, "--serve", "--precincts", "20", "--compress", "720",
+        "--night-hours", "2",
+    ]  # fmt: skip
+    spike = tmp_path / "spike"
+    assert main([*base, "--shape", "spike", "--users", "watchers=30", "--out", str(spike)]) == 0
+    with (spike / "locust_stats_history.csv").open(newline="") as file:
+        users = [int(r["User Count"]) for r in csv.DictReader(file) if r["Name"] == "Aggregated"]
+    assert max(users) - min(u for u in users if u) >= 20  # the storm came and went
+    soak = tmp_path / "soak"
+    args = [*base, "--shape", "soak", "--run-time", "6s", "--out", str(soak)]
+    assert main(args) == 0
+    assert _verdict(soak)["run"]["shape"] == "soak"

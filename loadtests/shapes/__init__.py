@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from argparse import Namespace
 
 from locust import LoadTestShape, User
 from locust.util.timespan import parse_timespan
@@ -31,7 +32,7 @@ class CastShape(LoadTestShape):
     def cast(self, run_s: float) -> dict[type[User], int] | None:
         """Users wanted per class ``run_s`` wall seconds into the test; None ends it."""
 
-    def options(self):
+    def options(self) -> Namespace:
         """Locust's parsed options (the caucus-night ones included)."""
         assert self.runner is not None
         return self.runner.environment.parsed_options
