@@ -42,13 +42,23 @@ def write_verdict(result: dict, out: Path) -> Path:
     return path
 
 
+COLUMNS = ("p50_ms", "p95_ms", "p99_ms", "error_rate")
+
+
 def table(result: dict) -> str:
-    """The verdict as a plain-text table."""
-    lines = [f"{'objective':<62} {'limit':>8} {'measured':>9}  result"]
+    """The verdict as a plain-text table: measured/limit per objective, one row per name."""
+    rows: dict[str, dict[str, dict]] = {}
     for c in result["slo"]:
-        label = f"{c['name']}  {c['objective']}"
-        mark = "ok" if c["passed"] else "FAIL"
-        lines.append(f"{label:<62} {c['limit']:>8g} {c['measured']:>9g}  {mark}")
+        rows.setdefault(c["name"], {})[c["objective"]] = c
+    header = "".join(f"{label:>15}" for label in ("p50 ms", "p95 ms", "p99 ms", "errors"))
+    lines = [f"{'request name (measured/limit; * missed)':<50}{header}  result"]
+    for name, checks in rows.items():
+        cells = []
+        for column in COLUMNS:
+            c = checks.get(column) or checks.get("unrefused_rate" if column == "error_rate" else "")
+            cells.append(f"{_cell(c):>15}")
+        mark = "ok" if all(c["passed"] for c in checks.values()) else "FAIL"
+        lines.append(f"{name:<50}{''.join(cells)}  {mark}")
     audit = result["audit"]
     if audit is None:
         lines.append("audit: not run (no admin key for the export)")
@@ -72,3 +82,14 @@ def table(result: dict) -> str:
         )
     lines.append(f"verdict: {'PASS' if result['passed'] else 'FAIL'}")
     return "\n".join(lines)
+
+
+def _cell(check: dict | None) -> str:
+    """``measured/limit`` (ms, or % for rates), starred when the objective is missed."""
+    if check is None:
+        return "-"
+    if check["objective"].endswith("_rate"):
+        text = f"{check['measured']:.1%}/{check['limit']:.1%}"
+    else:
+        text = f"{check['measured']:g}/{check['limit']:g}"
+    return text if check["passed"] else f"*{text}"
