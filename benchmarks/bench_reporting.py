@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import json
 import os
 import random
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,68 +28,19 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from caucus.checks import check_precinct
 from caucus.results import GroupResult, PrecinctResult
 from caucus.rules import allocate_delegates
 from reporting.roster import generate, pin_sheet_path, write_roster
+from reporting.throwaway_postgres import free_port, throwaway_postgres
 
 BENCH_COST = (1024, 8, 1)
 """Cheaper PIN hashing for the benchmark roster: sign-ins are not what is measured."""
 OPERATOR_KEY = "bench-operator-key"
 LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (run as user postgres when we are root)."""
-    found = {
-        name: shutil.which(name)
-        or (sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [None])[-1]
-        for name in ("initdb", "pg_ctl")
-    }
-    if None in found.values():
-        sys.exit("PostgreSQL is not installed: apt-get install postgresql, or pass --pg URL")
-    data = Path(tempfile.mkdtemp(prefix="caucus-bench-pg-"))
-    as_user = []
-    if os.geteuid() == 0:
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(data, "postgres", "postgres")
-    cluster, port = data / "cluster", free_port()
-    run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run(
-        [*as_user, found["initdb"], "-D", str(cluster), "-A", "trust", "-U", "postgres"], **run
-    )
-    options = f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=200"
-    subprocess.run(
-        [
-            *as_user,
-            found["pg_ctl"],
-            "-D",
-            str(cluster),
-            "-o",
-            options,
-            "-l",
-            str(data / "log"),
-            "-w",
-            "start",
-        ],
-        **run,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        stop = [*as_user, found["pg_ctl"], "-D", str(cluster), "-m", "fast", "stop"]
-        subprocess.run(stop, timeout=60, check=False, capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @contextmanager
@@ -265,7 +213,8 @@ def main() -> None:
         print("SQLite (WAL, synchronous=FULL, group commit), 1 worker:")
         with serve(roster_path, f"sqlite:///{work / 'bench.db'}", 1, work / "sqlite.log") as port:
             bench(port, roster, args)
-        with contextmanager(lambda: iter([args.pg]))() if args.pg else postgres_cluster() as url:
+        with ExitStack() as stack:
+            url = args.pg or stack.enter_context(throwaway_postgres())
             print("PostgreSQL, 2 workers:")
             with serve(roster_path, url, 2, work / "postgres.log") as port:
                 bench(port, roster, args)

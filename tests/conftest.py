@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import csv
-import glob
 import itertools
 import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ from caucus.checks import check_precinct
 from caucus.results import GroupResult, PrecinctResult
 from caucus.rules import allocate_delegates, viable_groups
 from reporting.roster import generate, pin_sheet_path, write_roster
+from reporting.throwaway_postgres import PostgresMissing, free_port, throwaway_postgres
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -100,60 +97,14 @@ def reporting_close() -> Callable[[str, int, int], dict]:
     return reporting_close_body
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _postgres_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
 @pytest.fixture(scope="session")
 def reporting_postgres() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on 127.0.0.1 (URL of its ``postgres`` database)."""
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip(
-            "PostgreSQL is not installed (initdb/pg_ctl not found): apt-get install postgresql"
-        )
-    as_user: list[str] = []
-    data = Path(tempfile.mkdtemp(prefix="caucus-pg-"))
-    if os.geteuid() == 0:  # the server refuses to run as root
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
-    cluster = data / "cluster"
-    run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run([*as_user, initdb, "-D", str(cluster), "-A", "trust", "-U", "postgres"], **run)
-    options = f"-h 127.0.0.1 -p {port} -k {data} -c fsync=on -c max_connections=200"
-    subprocess.run(
-        [
-            *as_user,
-            pg_ctl,
-            "-D",
-            str(cluster),
-            "-o",
-            options,
-            "-l",
-            str(data / "log"),
-            "-w",
-            "start",
-        ],
-        **run,
-    )
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, pg_ctl, "-D", str(cluster), "-m", "immediate", "stop"], timeout=60
-        )
-        shutil.rmtree(data, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresMissing as missing:
+        pytest.skip(f"{missing}: apt-get install postgresql")
 
 
 _databases = itertools.count()
@@ -237,7 +188,7 @@ def reporting_server_factory(
 
     def start(db_url: str, *extra: str, port: int | None = None) -> ReportingServer:
         log = logs / f"serve-{len(servers)}.log"
-        server = _start_server(reporting_roster.path, db_url, log, extra, port or _free_port())
+        server = _start_server(reporting_roster.path, db_url, log, extra, port or free_port())
         servers.append(server)
         return server
 
