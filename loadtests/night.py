@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 STAGE_SPAN_MIN = 60.0
 """Night minutes from a precinct's attendance report to its final result."""
+HOTLINE_SHARE = 0.2
+"""Default share of precincts whose chairs phone their results in."""
 TAIL_S = 15.0
 """Wall seconds a caucus-night run goes on after the night: last retries and phoned results."""
 REALIGNMENT_MIN = 20.0
@@ -187,4 +189,16 @@ def night_cast(
         "PrecinctChair": opened,
         "Watcher": max(1, round(watchers * min(1.0, minute / plan.night_min))),
         "PrankBot": pranksters if plan.flood.intensity(minute) > 0 else 0,
+    }
+
+
+def coverage(plan: NightPlan, played_min: float, closed: set[str]) -> dict:
+    """Precincts whose results were due by ``played_min``, and which of them never got in."""
+    due = [s for s in plan.slots if s.close_min <= played_min]
+    missing = sorted(s.precinct_id for s in due if s.precinct_id not in closed)
+    return {
+        "due": len(due),
+        "due_by_phone": sum(s.by_phone for s in due),
+        "closed": len(due) - len(missing),
+        "not_closed": missing,
     }

@@ -6,6 +6,8 @@ import secrets
 
 from locust.argument_parser import LocustArgumentParser
 
+from loadtests.night import HOTLINE_SHARE
+
 
 def add_options(parser: LocustArgumentParser) -> None:
     """Register the options; Locust forwards them from master to workers."""
@@ -32,7 +34,7 @@ def add_options(parser: LocustArgumentParser) -> None:
         help="hotline operators' sign-in key (or env LOCUST_OPERATOR_KEY)",
     )
     parser.add_argument(
-        "--hotline-share", type=float, default=0.2, help="share of precincts phoned in"
+        "--hotline-share", type=float, default=HOTLINE_SHARE, help="share of precincts phoned in"
     )
     parser.add_argument(
         "--wrong-share",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.audit import audit, fetch_export
-from loadtests.night import TAIL_S
+from loadtests.night import HOTLINE_SHARE, TAIL_S, coverage, plan_night
 from loadtests.receipts import read_receipts
 from loadtests.runner import LocustPlan, run_locust
 from loadtests.service import ReferenceService, reference_service
@@ -86,10 +86,15 @@ def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out
                 f"caucus loadtest: Locust exited {code}; see {out / 'locust.log'}", file=sys.stderr
             )
             return 1
-        admin_key = service.admin_key
+        receipts = read_receipts(out / "receipts")
         report = None
-        if admin_key:
-            report = audit(read_receipts(out / "receipts"), fetch_export(host, admin_key))
+        if service.admin_key:
+            report = audit(receipts, fetch_export(host, service.admin_key))
+        night = plan_night(
+            str(service.pin_sheet), str(args.scenario), args.night_hours, HOTLINE_SHARE, args.seed
+        )
+        played_min = min(args.night_hours * 60, planned_s(args) * args.compress / 60)
+        closed = {r.precinct_id for r in receipts if r.stage == "close"}
     rows = read_stats(plan.csv_prefix.with_name("locust_stats.csv"))
     checks = check_slo(rows, load_slo(args.slo or DEFAULT_SLO))
     run = {
@@ -103,7 +108,7 @@ def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out
         "served": target.serve_flags is not None,
         "faults": target.serve_flags or [],
     }
-    result = verdict(checks, report, events(rows), run)
+    result = verdict(checks, report, events(rows), run, coverage(night, played_min, closed))
     path = write_verdict(result, out)
     print(table(result))
     print(f"run folder: {out} (verdict: {path.name}, Locust: locust.html, locust_*.csv)")

@@ -23,9 +23,16 @@ def events(rows: Sequence[dict[str, str]]) -> dict[str, int]:
 
 
 def verdict(
-    checks: list[Check], audit: AuditReport | None, counted: dict[str, int], run: dict
+    checks: list[Check],
+    audit: AuditReport | None,
+    counted: dict[str, int],
+    run: dict,
+    precincts: dict | None = None,
 ) -> dict:
-    """Everything the run decided; ``passed`` needs every check and the audit (when run)."""
+    """Everything the run decided; ``passed`` needs every check and the audit (when run).
+
+    ``precincts`` (from :func:`loadtests.night.coverage`) says how many results got in.
+    """
     passed = all(c.passed for c in checks) and (audit is None or audit.passed)
     return {
         "passed": passed,
@@ -33,6 +40,7 @@ def verdict(
         "slo": as_json(checks),
         "audit": audit.to_json() if audit else None,
         "events": counted,
+        "precincts": precincts,
     }
 
 
@@ -76,6 +84,12 @@ def table(result: dict) -> str:
                     f"  {kind}: {f['precinct_id']} {f['stage']} receipt {f['receipt_id']}"
                     f" ({f['problem']})"
                 )
+    if result["precincts"]:
+        p = result["precincts"]
+        lines.append(
+            f"precincts: {p['due']} results due ({p['due_by_phone']} by phone), {p['closed']}"
+            f" in with a receipt, {len(p['not_closed'])} not in (listed in verdict.json)"
+        )
     if result["events"]:
         lines.append(
             "events: " + "; ".join(f"{name} {n}" for name, n in sorted(result["events"].items()))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.night import Flood, Night, night_cast, plan_night
+from loadtests.night import Flood, Night, coverage, night_cast, plan_night
 from loadtests.receipts import ReceiptLog
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "iowa-2020.toml"
@@ -65,3 +65,12 @@ def test_caucus_night_cast_grows_with_the_curve(tmp_path: Path) -> None:
     assert casts[7]["PrankBot"] == 5
     assert all(c["HotlineOperator"] == 2 for c in casts)
     assert night_cast(plan, 360 + 16, 60.0, 40, 5, 2) is None
+
+
+def test_coverage_names_the_precincts_not_in(tmp_path: Path) -> None:
+    plan = plan_night(_pin_sheet(tmp_path, 10), "", 1.0, 0.0, 1)
+    due = sorted(s.precinct_id for s in plan.slots if s.close_min <= 30)
+    report = coverage(plan, 30.0, {due[0]})
+    assert report["due"] == len(due) == 5  # evenly spread over 60 minutes: 3, 9, ..., 27
+    assert report["closed"] == 1
+    assert report["not_closed"] == due[1:]
