@@ -94,7 +94,10 @@ def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out
             str(service.pin_sheet), str(args.scenario), args.night_hours, HOTLINE_SHARE, args.seed
         )
         played_min = min(args.night_hours * 60, planned_s(args) * args.compress / 60)
-        closed = {r.precinct_id for r in receipts if r.stage == "close"}
+        lost = {f.receipt_id for f in report.lost} if report else set()
+        closed = {
+            r.precinct_id for r in receipts if r.stage == "close" and r.receipt_id not in lost
+        }
     rows = read_stats(plan.csv_prefix.with_name("locust_stats.csv"))
     checks = check_slo(rows, load_slo(args.slo or DEFAULT_SLO))
     run = {

@@ -88,7 +88,7 @@ def table(result: dict) -> str:
         p = result["precincts"]
         lines.append(
             f"precincts: {p['due']} results due ({p['due_by_phone']} by phone), {p['closed']}"
-            f" in with a receipt, {len(p['not_closed'])} not in (listed in verdict.json)"
+            f" in (receipt held, not lost), {len(p['not_closed'])} not in (listed in verdict.json)"
         )
     if result["events"]:
         lines.append(
