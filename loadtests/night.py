@@ -22,23 +22,21 @@ if TYPE_CHECKING:
 
 STAGE_SPAN_MIN = 60.0
 """Night minutes from a precinct's attendance report to its final result."""
+REALIGNMENT_MIN = 20.0
+"""Night minutes from first alignment to the final result (realignment takes at least 15)."""
 HOTLINE_SHARE = 0.2
 """Default share of precincts whose chairs phone their results in."""
 TAIL_S = 15.0
 """Wall seconds a caucus-night run goes on after the night: last retries and phoned results."""
-REALIGNMENT_MIN = 20.0
-"""Night minutes from first alignment to the final result (realignment takes at least 15)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PrecinctSlot:
-    """One precinct's night: its chair, PIN and when each stage is ready (night minutes)."""
+    """One precinct's night: its chair's PIN and when each stage is ready (night minutes)."""
 
     index: int
     precinct_id: str
     pin: str
-    chair_name: str
-    chair_phone: str
     close_min: float
     by_phone: bool
 
@@ -113,8 +111,6 @@ def plan_night(
             index=i,
             precinct_id=row["precinct_id"],
             pin=row["pin"],
-            chair_name=row["chair_name"],
-            chair_phone=row["chair_phone"],
             close_min=close,
             by_phone=rng.random() < hotline_share,
         )
