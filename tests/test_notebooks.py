@@ -1,5 +1,7 @@
 """The planners' notebooks run top to bottom, and are committed without outputs."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -7,12 +9,26 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = NOTEBOOKS.parent
 FAST = {
     "expected-delays.ipynb": ("NIGHTS = 2\nWORKERS = 1", 3),
     "staffing.ipynb": ("NIGHTS = 1\nWORKERS = 1\nOPERATORS = [24, 96]", 1),
+    "load-test-results.ipynb": ("RUN = {loadtest_run!r}", 2),
 }
 """Per notebook: test parameters appended to its parameter cell (to keep the run short), and
 the plots it draws."""
+
+
+@pytest.fixture(scope="module")
+def loadtest_run(tmp_path_factory) -> str:
+    """A short real `caucus loadtest` against the reference service on 127.0.0.1."""
+    out = tmp_path_factory.mktemp("loadtest") / "run"
+    command = [sys.executable, "-m", "caucus.cli", "loadtest", "--serve", "--out", str(out)]
+    command += ["--scenario", str(ROOT / "scenarios" / "iowa-2020.toml")]
+    command += ["--run-time", "20s", "--precincts", "60"]
+    subprocess.run(command, cwd=ROOT, timeout=180, capture_output=True, check=False)
+    assert (out / "verdict.json").exists(), "the load test wrote no verdict"
+    return str(out)
 
 
 def notebooks():
@@ -36,10 +52,12 @@ def test_has_a_parameter_cell_first(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", [p for p in notebooks() if p.name in FAST], ids=lambda p: p.name)
-def test_runs_top_to_bottom(path):
+def test_runs_top_to_bottom(path, request):
     notebook = nbformat.read(path, as_version=4)
     parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     fast, plots = FAST[path.name]
+    if "loadtest_run" in fast:
+        fast = fast.format(loadtest_run=request.getfixturevalue("loadtest_run"))
     parameters.source += "\n" + fast
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": NOTEBOOKS}}
