@@ -90,20 +90,9 @@ class ChairsNight(SequentialTaskSet):
         assert slot is not None
         self._wait_for(slot.open_min)
         self.headers = {"X-Forwarded-For": f"10.{slot.index // 250}.{slot.index % 250}.7"}
-        options = self.user.environment.parsed_options
-        login = {"precinct_id": slot.precinct_id, "pin": slot.pin}
-        signed = sign_in(
-            self.user,
-            login,
-            f"POST {API}/sessions",
-            self.headers,
-            options.max_attempts,
-            self.user.rng,
-        )
-        if signed.kind != "ok" or not signed.data:
-            self._hand_over("locked out" if signed.status == 423 else "cannot sign in")
+        if not self._sign_in():
             return
-        self.headers["Authorization"] = f"Bearer {signed.data['token']}"
+        options = self.user.environment.parsed_options
         delegates = fetch_delegates(
             self.user, slot.precinct_id, self.headers, options.max_attempts, self.user.rng
         )
@@ -114,24 +103,44 @@ class ChairsNight(SequentialTaskSet):
             slot.precinct_id, delegates, precinct_rng(options.seed, slot.precinct_id)
         )
 
+    def _sign_in(self) -> bool:
+        """Sign in with the roster PIN; a chair who cannot hands the result to the hotline."""
+        assert self.slot is not None
+        signed = sign_in(
+            self.user,
+            {"precinct_id": self.slot.precinct_id, "pin": self.slot.pin},
+            f"POST {API}/sessions",
+            self.headers,
+            self.user.environment.parsed_options.max_attempts,
+            self.user.rng,
+        )
+        if signed.kind != "ok" or not signed.data:
+            self._hand_over("locked out" if signed.status == 423 else "cannot sign in")
+            return False
+        self.headers["Authorization"] = f"Bearer {signed.data['token']}"
+        return True
+
     def _report(self, stage: str, body: dict, minute: float) -> None:
         if self.done:
             return
         assert self.slot is not None
         self._wait_for(minute)
         options = self.user.environment.parsed_options
-        outcome = submit_stage(
-            self.user,
-            self.slot.precinct_id,
-            stage,
-            body,
-            f"{options.run_id}-{self.slot.precinct_id}-{stage}",
-            self.headers,
-            options.max_attempts,
-            self.user.rng,
-            night_of(self.user).receipts,
-        )
-        if outcome.kind != "ok":
+        for _ in range(2):  # once more after signing in again if the session expired
+            outcome = submit_stage(
+                self.user,
+                self.slot.precinct_id,
+                stage,
+                body,
+                f"{options.run_id}-{self.slot.precinct_id}-{stage}",
+                self.headers,
+                options.max_attempts,
+                self.user.rng,
+                night_of(self.user).receipts,
+            )
+            if outcome.status != 401 or not self._sign_in():
+                break
+        if outcome.kind != "ok" and not self.done:
             self._hand_over(f"{stage} {outcome.kind} ({outcome.status} {outcome.detail})".strip())
 
     @task
