@@ -41,6 +41,21 @@ def save(figure: Figure, path: Path) -> Path:
     return path
 
 
+MARKERS = {"exact": "o", "by": "v", "at_least": "^", "about": "s"}
+"""Marker of a public-record point by how exact the report is."""
+
+
+def _public_record(
+    axes: Axes, points: list[tuple[float, float, str]], bounds: dict[str, str], label: str
+) -> None:
+    """Black markers for (hours, value, bound) points of the public record, one per bound."""
+    for bound, words in bounds.items():
+        shown = [(x, y) for x, y, b in points if b == bound]
+        if shown:
+            xs, ys = zip(*shown, strict=True)
+            axes.plot(xs, ys, MARKERS[bound], color="black", label=f"{label} ({words})")
+
+
 def reporting_horizon_h(curves: list[np.ndarray], minutes: np.ndarray) -> float:
     """Hours to show: until the mean published curve is flat at its end, plus a margin."""
     mean = np.mean(np.vstack(curves), axis=0)
@@ -71,17 +86,8 @@ def reporting_curve(
             label = f"{kind}" if len(runs) == 1 else f"{name}: {kind}"
             axes.plot(hours, 100 * mean, style, color=color, label=label)
             axes.fill_between(hours, 100 * low, 100 * high, color=color, alpha=0.2, lw=0)
-    if record:
-        for bound, marker in (("exact", "o"), ("by", "v")):
-            points = [p for p in record if p.bound == bound]
-            if points:
-                axes.plot(
-                    [p.hours for p in points],
-                    [p.percent_published for p in points],
-                    marker,
-                    color="black",
-                    label=f"public record ({'published' if bound == 'exact' else 'published by'})",
-                )
+    points = [(p.hours, p.percent_published, p.bound) for p in record]
+    _public_record(axes, points, {"exact": "published", "by": "published by"}, "public record")
     axes.set_xlim(0, horizon)
     axes.set_ylim(0, 101)
     axes.legend(loc="lower right", title="mean, 90% band" if len(runs) == 1 else None)
@@ -103,16 +109,9 @@ def hold_times(reps: list[Replication], record: tuple[HoldReport, ...] = ()) -> 
         axes.step(hours[:last], mean[:last], where="mid", label="90th percentile hold (mean)")
         axes.fill_between(hours[:last], low[:last], high[:last], step="mid", alpha=0.2, lw=0)
         axes.set_xlim(0, max(last, 6))
-    for kind, marker in (("exact", "o"), ("at_least", "^"), ("about", "s")):
-        points = [h for h in record if h.bound == kind]
-        if points:
-            axes.plot(
-                [h.hours for h in points],
-                [h.hold_minutes for h in points],
-                marker,
-                color="black",
-                label=f"chairs' reports ({kind.replace('_', ' ')})",
-            )
+    points = [(h.hours, h.hold_minutes, h.bound) for h in record]
+    bounds = {"exact": "exact", "at_least": "at least", "about": "about"}
+    _public_record(axes, points, bounds, "chairs' reports")
     axes.legend(loc="upper left")
     return figure
 
