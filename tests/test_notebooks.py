@@ -12,7 +12,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 ROOT = NOTEBOOKS.parent
 FAST = {
     "expected-delays.ipynb": ("NIGHTS = 2\nWORKERS = 1", 3),
-    "staffing.ipynb": ("NIGHTS = 1\nWORKERS = 1\nOPERATORS = [24, 96]", 1),
+    "staffing.ipynb": ("NIGHTS = 1\nWORKERS = 1\nOPERATORS = [96, 192]", 1),
     "load-test-results.ipynb": ("RUN = {loadtest_run!r}", 2),
 }
 """Per notebook: test parameters appended to its parameter cell (to keep the run short), and
