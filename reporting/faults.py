@@ -8,7 +8,6 @@ Off by default. When on, the service says so at start-up (a WARNING banner), in 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -17,7 +16,8 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reporting import metrics
-from reporting.models import Faults
+from reporting.errors import problem_response
+from reporting.models import Faults, Problem
 
 log = logging.getLogger("reporting.faults")
 
@@ -98,27 +98,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         else:
             metrics.FAULTS.labels(fault).inc()
-            await _unavailable(send, fault)
-
-
-async def _unavailable(send: Send, fault: str) -> None:
-    body = json.dumps(
-        {
-            "type": f"fault-{fault}",
-            "title": f"Rehearsal {fault} (fault injection)",
-            "status": 503,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"),
-                (b"x-fault-injected", fault.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+            title = f"Rehearsal {fault} (fault injection)"
+            unavailable = Problem(type=f"fault-{fault}", title=title, status=503)
+            headers = {"Retry-After": "1", "X-Fault-Injected": fault}
+            await problem_response(unavailable, headers)(scope, receive, send)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reporting.errors import problem_response
+from reporting.models import Problem
 
 
 class RateLimiter:
@@ -55,7 +57,7 @@ class BodyLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+            await _too_large(scope, receive, send, self.max_bytes)
             return
         received = 0
         started = False
@@ -77,27 +79,14 @@ class BodyLimitMiddleware:
             await self.app(scope, counted_receive, tracked_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, self.max_bytes)
+                await _too_large(scope, receive, send, self.max_bytes)
 
 
-async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps(
-        {
-            "type": "body-too-large",
-            "title": "Request body too large",
-            "status": 413,
-            "detail": f"at most {max_bytes} bytes",
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+async def _too_large(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    too_large = Problem(
+        type="body-too-large",
+        title="Request body too large",
+        status=413,
+        detail=f"at most {max_bytes} bytes",
     )
-    await send({"type": "http.response.body", "body": body})
+    await problem_response(too_large, {"Connection": "close"})(scope, receive, send)
