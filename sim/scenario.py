@@ -36,12 +36,39 @@ SCENARIO_KEYS = {
 """Top-level keys that describe the scenario rather than the night; ``record`` names the public
 record its plots are drawn against ("iowa-2020" or "iowa-2016")."""
 
+FACTS, CALIBRATE = "facts", "calibrate"
+"""Tables that say where the night's values come from, keyed by dotted night key:
+``[facts] "hotline.operators" = "source"`` marks a value the public record states (set as
+stated, never fitted); ``[calibrate] "hotline.lines" = {range = [50, 1000], why = "..."}``
+marks an unknown with its plausible range and the reasoning behind it."""
+
 _OFFSET = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(h|min|m)$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message is one line naming file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A night value the public record states: ``key`` (dotted, e.g. ``hotline.operators``) is
+    set as stated in the scenario's tables; ``source`` cites where it is stated."""
+
+    key: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A night value nobody recorded: the plausible ``low`` .. ``high`` range of ``key`` (in the
+    key's own unit) and the reasoning behind it; ``integer`` for whole-number keys."""
+
+    key: str
+    low: float
+    high: float
+    why: str
+    integer: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,10 +83,24 @@ class Scenario:
     path: Path | None = None
     table: dict[str, Any] = field(default_factory=dict, repr=False)
     """The resolved TOML table (base files merged in), as written to a run folder."""
+    facts: dict[str, Fact] = field(default_factory=dict)
+    """Night values the public record states, by dotted key (the ``[facts]`` table)."""
+    unknowns: dict[str, Unknown] = field(default_factory=dict)
+    """Night values nobody recorded, with their ranges (the ``[calibrate]`` table)."""
+
+    def value(self, key: str) -> Any:
+        """The night's value of a dotted key, e.g. ``value("hotline.operators")``."""
+        node: Any = self.night
+        for part in key.split("."):
+            node = getattr(node, part)
+        return node
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
-        """This scenario with dotted keys replaced, e.g. ``{"hotline.lines": 60}``."""
+        """This scenario with dotted keys replaced, e.g. ``{"hotline.lines": 60}``. A value
+        set over a fact makes the scenario a what-if: that fact is no longer claimed."""
         table = _deep_copy(self.table)
+        if table.get(FACTS):
+            table[FACTS] = {k: v for k, v in table[FACTS].items() if k not in overrides}
         for dotted, value in overrides.items():
             *sections, key = dotted.split(".")
             node = table
@@ -80,7 +121,7 @@ def load_scenario(path: Path | str) -> Scenario:
 def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
     """Validate a resolved table into a Scenario; raises ScenarioError naming the key."""
     where = str(path)
-    night_table = {k: v for k, v in table.items() if k not in SCENARIO_KEYS}
+    night_table = {k: v for k, v in table.items() if k not in (*SCENARIO_KEYS, FACTS, CALIBRATE)}
     meta = {}
     for key, kind in SCENARIO_KEYS.items():
         if key in table:
@@ -90,6 +131,13 @@ def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
             f"{where}: replications: must be at least 1, got {meta['replications']}"
         )
     night = _build(where, NightConfig, night_table, "")
+    facts = _facts(where, table.get(FACTS, {}), night_table)
+    unknowns = _unknowns(where, table.get(CALIBRATE, {}), night)
+    if both := sorted(facts.keys() & unknowns.keys()):
+        raise ScenarioError(
+            f"{where}: {CALIBRATE}.{both[0]}: is a fact ({facts[both[0]].source}); "
+            "a fact is set as stated, never fitted"
+        )
     return Scenario(
         name=meta.get("name", path.stem),
         night=night,
@@ -98,7 +146,63 @@ def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
         replications=meta.get("replications", 20),
         path=path,
         table=table,
+        facts=facts,
+        unknowns=unknowns,
     )
+
+
+def _facts(where: str, table: Any, night_table: dict[str, Any]) -> dict[str, Fact]:
+    """The ``[facts]`` table: each key must be set in the night's tables, beside its source."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: {FACTS}: expected a table of key = source")
+    facts = {}
+    for key, source in table.items():
+        if not isinstance(source, str) or not source.strip():
+            raise ScenarioError(f"{where}: {FACTS}.{key}: expected the source as text")
+        if not _sets(night_table, key):
+            section, _, name = key.rpartition(".")
+            raise ScenarioError(
+                f"{where}: {FACTS}.{key}: not set in the scenario; a fact is set as stated "
+                f"([{section}] {name} = ...)"
+            )
+        facts[key] = Fact(key, source.strip())
+    return facts
+
+
+def _unknowns(where: str, table: Any, night: NightConfig) -> dict[str, Unknown]:
+    """The ``[calibrate]`` table: a numeric night key, a range low < high, and why."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: {CALIBRATE}: expected a table of key = {{range, why}}")
+    unknowns = {}
+    for key, spec in table.items():
+        at = f"{where}: {CALIBRATE}.{key}"
+        value: Any = night
+        for part in key.split("."):
+            if not dataclasses.is_dataclass(value) or not hasattr(value, part):
+                raise ScenarioError(f"{at}: not a key of the night")
+            value = getattr(value, part)
+        kind = type(value)
+        if kind not in (int, float):
+            raise ScenarioError(f"{at}: only numbers can be fitted, this is {value!r}")
+        if not isinstance(spec, dict) or set(spec) != {"range", "why"}:
+            raise ScenarioError(f'{at}: expected {{range = [low, high], why = "..."}}')
+        bounds, why = spec["range"], spec["why"]
+        if (
+            not isinstance(bounds, list)
+            or len(bounds) != 2
+            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+            or not all(math.isfinite(b) for b in bounds)
+            or not bounds[0] < bounds[1]
+        ):
+            raise ScenarioError(f"{at}: range: expected [low, high] numbers with low < high")
+        if min(bounds) < 0 and not _may_be_negative(key.rsplit(".", 1)[-1]):
+            raise ScenarioError(f"{at}: range: must not be negative, got {bounds}")
+        if _is_probability(key.rsplit(".", 1)[-1]) and max(bounds) > 1:
+            raise ScenarioError(f"{at}: range: is a probability or share, so at most 1")
+        if not isinstance(why, str) or not why.strip():
+            raise ScenarioError(f"{at}: why: give the reasoning behind the range")
+        unknowns[key] = Unknown(key, float(bounds[0]), float(bounds[1]), why.strip(), kind is int)
+    return unknowns
 
 
 def parse_minutes(text: str) -> float:
@@ -136,7 +240,24 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         return table
     if not isinstance(base, str):
         raise ScenarioError(f"{path}: extends: expected a file name, got {base!r}")
-    return _merge(_resolve(path.parent / base, (*chain, resolved)), table)
+    merged = _merge(_resolve(path.parent / base, (*chain, resolved)), table)
+    if isinstance(merged.get(FACTS), dict):  # a value set over a base's fact makes a what-if
+        own = table.get(FACTS, {})
+        merged[FACTS] = {
+            key: source
+            for key, source in merged[FACTS].items()
+            if key in own or not _sets(table, key)
+        }
+    return merged
+
+
+def _sets(table: dict[str, Any], dotted: str) -> bool:
+    """Whether ``table`` itself sets the dotted night key."""
+    *sections, name = dotted.split(".")
+    node: Any = table
+    for section in sections:
+        node = node.get(section) if isinstance(node, dict) else None
+    return isinstance(node, dict) and name in node
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sim.config import NightConfig
-from sim.run_folder import to_toml
 from sim.scenario import ScenarioError, load_scenario, parse_minutes
+from studies.run_folder import to_toml
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -91,6 +91,37 @@ def test_resolved_table_round_trips_through_toml(tmp_path):
         ("replications = 0\n", "replications: must be at least 1"),
         ("[hotline\n", "not valid TOML"),
         ('extends = "nowhere.toml"\n', "extends: scenario file"),
+        ('[facts]\n"hotline.lines" = "AP"\n', "facts.hotline.lines: not set in the scenario"),
+        ('[hotline]\nlines = 5\n[facts]\n"hotline.lines" = 5\n', "expected the source as text"),
+        (
+            '[calibrate]\n"hotline.lnes" = {range = [1, 2], why = "x"}\n',
+            "calibrate.hotline.lnes: not a key of the night",
+        ),
+        (
+            '[calibrate]\n"hotline.lines" = {range = [9, 2], why = "x"}\n',
+            "calibrate.hotline.lines: range: expected [low, high] numbers with low < high",
+        ),
+        (
+            '[calibrate]\n"hotline.lines" = {range = [1, 9]}\n',
+            "calibrate.hotline.lines: expected {range = [low, high], why",
+        ),
+        (
+            '[calibrate]\n"hotline.lines" = {range = [1, 9], why = " "}\n',
+            "calibrate.hotline.lines: why: give the reasoning",
+        ),
+        (
+            '[calibrate]\n"app.installed_share" = {range = [0, 2], why = "x"}\n',
+            "calibrate.app.installed_share: range: is a probability or share",
+        ),
+        (
+            '[calibrate]\n"release.mode" = {range = [0, 1], why = "x"}\n',
+            "calibrate.release.mode: only numbers can be fitted",
+        ),
+        (
+            '[hotline]\noperators = 45\n[facts]\n"hotline.operators" = "IDP: 45 phones"\n'
+            '[calibrate]\n"hotline.operators" = {range = [20, 90], why = "x"}\n',
+            "calibrate.hotline.operators: is a fact (IDP: 45 phones); a fact is set as stated",
+        ),
     ],
 )
 def test_bad_scenarios_name_file_and_key(tmp_path, text, message):
@@ -100,6 +131,41 @@ def test_bad_scenarios_name_file_and_key(tmp_path, text, message):
     assert str(caught.value).startswith(str(path))
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+RECORDED = """name = "recorded"
+[hotline]
+operators = 45
+lines = 600
+[facts]
+"hotline.operators" = "IDP statement (AP, 6 Feb 2020): 45 phones taking calls"
+[calibrate]
+"hotline.lines" = { range = [50, 1000], why = "nobody recorded how many callers it queued" }
+"""
+
+
+def test_facts_and_unknowns_are_kept_apart(tmp_path):
+    scenario = load_scenario(write(tmp_path, "recorded.toml", RECORDED))
+    assert scenario.value("hotline.operators") == 45
+    assert scenario.facts["hotline.operators"].source.startswith("IDP statement")
+    lines = scenario.unknowns["hotline.lines"]
+    assert (lines.low, lines.high, lines.integer) == (50.0, 1000.0, True)
+    assert "queued" in lines.why
+    assert tomllib.loads(to_toml(scenario.table)) == scenario.table
+
+
+def test_a_value_set_over_a_fact_makes_a_what_if(tmp_path):
+    write(tmp_path, "recorded.toml", RECORDED)
+    variant = write(tmp_path, "more.toml", 'extends = "recorded.toml"\n[hotline]\noperators = 90\n')
+    what_if = load_scenario(variant)
+    assert what_if.value("hotline.operators") == 90
+    assert "hotline.operators" not in what_if.facts
+    assert "hotline.lines" in what_if.unknowns  # still not known
+    kept = load_scenario(tmp_path / "recorded.toml")
+    assert "hotline.operators" in kept.facts
+    swept = kept.with_overrides({"hotline.operators": 10})
+    assert swept.value("hotline.operators") == 10 and not swept.facts
+    assert kept.with_overrides({"hotline.lines": 70}).facts.keys() == {"hotline.operators"}
 
 
 def test_extends_cycle(tmp_path):
