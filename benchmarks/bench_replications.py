@@ -11,8 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
-from sim.runner import run_replications
 from sim.scenario import load_scenario
+from studies.runner import run_replications
 
 DEFAULT = Path(__file__).resolve().parents[1] / "scenarios" / "iowa-2020.toml"
 

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("caucus.validate", "sim.cli", "reporting.cli", "loadtests.cli")
+COMMAND_MODULES = ("caucus.validate", "studies.cli", "reporting.cli", "loadtests.cli")
 """Modules with ``register(subparsers)``; each adds its subcommands and sets ``run``."""
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from sim.hotline import REPORT
-from sim.public_record import IOWA_2020_HOLDS, IOWA_2020_RELEASES
-from sim.run_folder import record_fit
-from sim.runner import grid, run_replications
 from sim.scenario import load_scenario
+from studies.public_record import IOWA_2020_HOLDS, IOWA_2020_RELEASES
+from studies.run_folder import record_fit
+from studies.runner import grid, run_replications
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 NIGHTS = 20

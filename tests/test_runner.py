@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from caucus.cli import main
-from sim.runner import replication_seed, run_replications
 from sim.scenario import load_scenario
+from studies.runner import replication_seed, run_replications
 
 SMALL = """# A small night for tests.
 name = "small"

@@ -11,6 +11,7 @@ import csv
 import gzip
 import html
 import json
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,17 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from sim import plots
-from sim.bands import Band, band, curve_band
 from sim.config import CHANNELS
-from sim.public_record import (
+from sim.scenario import Scenario
+from studies import plots
+from studies.bands import Band, band, curve_band
+from studies.public_record import (
     IOWA_2016_RELEASES,
     IOWA_2020_HOLDS,
     IOWA_2020_RELEASES,
     ReleasePoint,
 )
-from sim.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid
-from sim.scenario import Scenario
+from studies.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid
 
 RECORDS = {
     "iowa-2020": (IOWA_2020_RELEASES, IOWA_2020_HOLDS),
@@ -264,12 +265,19 @@ def to_toml(table: dict[str, Any]) -> str:
 
 
 def _toml_table(table: dict[str, Any], prefix: str) -> str:
-    scalars = [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    scalars = [
+        f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)
+    ]
     text = (f"\n[{prefix}]\n" if prefix else "") + "".join(line + "\n" for line in scalars)
     for key, value in table.items():
         if isinstance(value, dict):
-            text += _toml_table(value, f"{prefix}.{key}" if prefix else key)
+            text += _toml_table(value, f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key))
     return text
+
+
+def _toml_key(key: str) -> str:
+    """A bare key when TOML allows one, else quoted (``"hotline.lines"``)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from sim.config import NightConfig
 from sim.hotline import REPORT
 from sim.metrics import summarize
 from sim.night import Night, run_night
+
+T = TypeVar("T")
+Reduce = Callable[[Night, int], T]
+"""What a study keeps of night ``index``: a module-level function of (night, index)."""
 
 GRID_STEP_MIN = 10.0
 """Spacing of the reporting curves (minutes)."""
@@ -88,14 +93,12 @@ def grid(config: NightConfig) -> np.ndarray:
     return np.arange(0.0, config.horizon_min + GRID_STEP_MIN, GRID_STEP_MIN)
 
 
-def replicate(config: NightConfig, scenario_seed: int, index: int) -> Replication:
-    """Run night ``index`` of a scenario and reduce it to what the run folder keeps."""
-    seed = replication_seed(scenario_seed, index)
-    night = run_night(config, seed)
-    minutes = grid(config)
+def replicate(night: Night, index: int) -> Replication:
+    """Reduce night ``index`` of a scenario to what the run folder keeps."""
+    minutes = grid(night.config)
     return Replication(
         index=index,
-        seed=seed,
+        seed=night.seed,
         summary=summarize(night),
         received=_share_by(minutes, [r.received_min for r in night.records]),
         published=_share_by(minutes, [r.published_min for r in night.records]),
@@ -111,6 +114,32 @@ def replicate(config: NightConfig, scenario_seed: int, index: int) -> Replicatio
     )
 
 
+def play(config: NightConfig, scenario_seed: int, index: int, reduce: Reduce[T]) -> T:
+    """Run night ``index`` of a scenario (its seed derived from the scenario's) and reduce it."""
+    return reduce(run_night(config, replication_seed(scenario_seed, index)), index)
+
+
+def run_nights(
+    config: NightConfig,
+    scenario_seed: int,
+    nights: int,
+    reduce: Reduce[T],
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[T]:
+    """Nights 0 .. ``nights`` - 1 in ``workers`` processes, each reduced by ``reduce`` (a
+    module-level function, so it can travel to another process) to what the caller needs; in
+    night order."""
+    if nights < 1 or workers < 1:
+        raise ValueError("nights and workers must be at least 1")
+    done = []
+    for reduced in _played(config, scenario_seed, nights, reduce, workers):
+        done.append(reduced)
+        if progress:
+            progress(len(done), nights)
+    return done
+
+
 def run_replications(
     config: NightConfig,
     scenario_seed: int,
@@ -118,30 +147,25 @@ def run_replications(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Replication]:
-    """``replications`` nights in ``workers`` processes, in replication order."""
-    if replications < 1 or workers < 1:
-        raise ValueError("replications and workers must be at least 1")
-    done = []
-    for replication in _replications(config, scenario_seed, replications, workers):
-        done.append(replication)
-        if progress:
-            progress(len(done), replications)
-    return done
+    """``replications`` nights in ``workers`` processes, each reduced to a
+    :class:`Replication`, in replication order."""
+    return run_nights(config, scenario_seed, replications, replicate, workers, progress)
 
 
-def _replications(
-    config: NightConfig, scenario_seed: int, replications: int, workers: int
-) -> Iterator[Replication]:
+def _played(
+    config: NightConfig, scenario_seed: int, nights: int, reduce: Reduce[T], workers: int
+) -> Iterator[T]:
     if workers == 1:
-        for index in range(replications):
-            yield replicate(config, scenario_seed, index)
+        for index in range(nights):
+            yield play(config, scenario_seed, index, reduce)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, nights)) as pool:
         yield from pool.map(
-            replicate,
-            [config] * replications,
-            [scenario_seed] * replications,
-            range(replications),
+            play,
+            [config] * nights,
+            [scenario_seed] * nights,
+            range(nights),
+            [reduce] * nights,
         )
 
 

@@ -10,10 +10,10 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.bands import band, curve_band
 from sim.config import CHANNELS
-from sim.public_record import HoldReport, ReleasePoint
-from sim.runner import DELAY_PARTS, Replication
+from studies.bands import band, curve_band
+from studies.public_record import HoldReport, ReleasePoint
+from studies.runner import DELAY_PARTS, Replication
 
 COLORS = colormaps["tab10"].colors
 

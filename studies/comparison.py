@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim import plots
-from sim.bands import band
-from sim.run_folder import RECORDS, summary_rows
-from sim.runner import Replication, grid
 from sim.scenario import Scenario
+from studies import plots
+from studies.bands import band
+from studies.run_folder import RECORDS, summary_rows
+from studies.runner import Replication, grid
 
 
 def write_comparison(

@@ -86,7 +86,7 @@ def _load(path: Path, args: argparse.Namespace):
 
 
 def _nights(scenario, args: argparse.Namespace, label: str):
-    from sim.runner import ProgressBar, default_workers, run_replications
+    from studies.runner import ProgressBar, default_workers, run_replications
 
     return run_replications(
         scenario.night,
@@ -98,7 +98,8 @@ def _nights(scenario, args: argparse.Namespace, label: str):
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from sim.run_folder import (
+    from sim.scenario import ScenarioError
+    from studies.run_folder import (
         RECORDS,
         format_record_fit,
         format_table,
@@ -106,8 +107,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         summary_rows,
         write_run,
     )
-    from sim.runner import grid
-    from sim.scenario import ScenarioError
+    from studies.runner import grid
 
     try:
         scenario = _load(args.scenario, args)
@@ -126,8 +126,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from sim.comparison import write_comparison
     from sim.scenario import ScenarioError
+    from studies.comparison import write_comparison
 
     try:
         scenarios = [_load(path, args) for path in args.scenarios]
@@ -142,8 +142,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from sim.comparison import write_sweep
     from sim.scenario import ScenarioError
+    from studies.comparison import write_sweep
 
     try:
         base = _load(args.scenario, args)
