@@ -186,7 +186,7 @@ def problems(doc: str) -> Iterator[str]:
     for key in unknown_keys(doc):
         yield f"docs/model.md names {key}, which the model does not have"
     if render(doc, generated_blocks()) != doc:
-        yield "docs/model.md's generated blocks are stale"
+        yield "docs/model.md's generated blocks are stale: run python -m studies.model_doc"
 
 
 def _cell(value: Any) -> str:

@@ -32,7 +32,7 @@ def test_a_doc_naming_a_parameter_the_model_lacks_fails():
 
 def test_a_stale_generated_block_fails():
     doc = DOC.read_text(encoding="utf-8").replace("| 1678 |", "| 1600 |", 1)
-    assert "docs/model.md's generated blocks are stale" in list(problems(doc))
+    assert any("generated blocks are stale" in p for p in problems(doc))
 
 
 @dataclass
