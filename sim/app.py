@@ -10,6 +10,7 @@ from typing import Any
 import simpy
 
 from sim.config import AppConfig
+from sim.desk import Desk
 
 ACCEPTED, PARTIAL, LOGIN_FAILED, OUTAGE, OVERLOADED = (
     "accepted",
@@ -29,7 +30,7 @@ class App:
         self.env = env
         self.config = config
         self.rng = rng
-        self.backend = simpy.Resource(env, config.backend_capacity)
+        self.backend = Desk(env, config.backend_capacity)
 
     def is_down(self, minute: float) -> bool:
         """True inside an outage window."""
@@ -45,7 +46,7 @@ class App:
             return OUTAGE
         if self.backend.count >= config.backend_capacity:
             return OVERLOADED
-        with self.backend.request() as request:
-            yield request
-            yield env.timeout(config.backend_submit_min)
+        yield self.backend.request()
+        yield env.timeout(config.backend_submit_min)
+        self.backend.release()
         return PARTIAL if self.rng.random() < config.partial_data_prob else ACCEPTED

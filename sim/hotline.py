@@ -23,6 +23,7 @@ from typing import Any
 import simpy
 
 from sim.config import HotlineConfig, PrankConfig, PublicConfig
+from sim.desk import Desk
 
 REPORT, PRANK, PUBLIC = "report", "prank", "public"
 """Kinds of callers: a chair phoning in results, a prankster, a journalist or the public."""
@@ -68,7 +69,7 @@ class Hotline:
         self.env = env
         self.config = config
         self.rng = rng
-        self.operators = simpy.Resource(env, config.operators)
+        self.operators = Desk(env, config.operators)
         self.lines_busy = 0
         self.peak_lines_busy = 0
         self.calls: list[Call] = []
@@ -80,7 +81,7 @@ class Hotline:
     @property
     def on_hold(self) -> int:
         """Callers waiting for an operator right now."""
-        return len(self.operators.queue)
+        return self.operators.waiting
 
     def call(self, call: Call) -> Generator[simpy.Event, Any, str]:
         """A caller dials, holds until an operator answers or patience runs out, then talks;
@@ -100,10 +101,10 @@ class Hotline:
         on_hold_since = env.now
         request = self.operators.request()
         if not request.triggered:
-            yield request | env.timeout(call.patience_min)
+            yield self._hold(request, call.patience_min)
         call.wait_min = env.now - on_hold_since
         if not request.triggered:
-            request.cancel()
+            self.operators.withdraw(request)
             return self._hang_up(call, ABANDONED)
         if not request.processed:
             yield request
@@ -112,7 +113,7 @@ class Hotline:
         if config.drop_prob and self.rng.random() < config.drop_prob:
             outcome, talk = DROPPED, talk * self.rng.random()
         yield env.timeout(talk)
-        self.operators.release(request)
+        self.operators.release()
         self.operator_min[call.kind] += talk
         if call.kind == PRANK:
             self._note_prank(call.caller)
@@ -129,6 +130,20 @@ class Hotline:
         while self.env.now <= until_min:
             self.series.append((self.env.now, self.lines_busy, self.on_hold))
             yield self.env.timeout(every_min)
+
+    def _hold(self, request: simpy.Event, patience_min: float) -> simpy.Event:
+        """An event fired one step after an operator takes ``request`` or the caller's
+        patience runs out, whichever comes first (the step ``request | timeout`` took, so
+        that events keep their order)."""
+        over = simpy.Event(self.env)
+
+        def end(_: simpy.Event) -> None:
+            if not over.triggered:
+                over.succeed()
+
+        request.callbacks.append(end)
+        self.env.timeout(patience_min).callbacks.append(end)
+        return over
 
     def _note_prank(self, caller: int) -> None:
         """Operators recognise a prank number; block it once it has wasted enough calls."""

@@ -13,6 +13,7 @@ import simpy
 from caucus import OneDelegateRule, PrecinctResult, check_precinct
 from caucus.checks import MISSING_FIELD
 from sim.config import HQConfig, ReleaseConfig
+from sim.desk import Desk
 from sim.precincts import PrecinctRecord
 
 TYPED_IN = frozenset({"photo", "mail"})
@@ -49,8 +50,8 @@ class HQ:
         self.rng = rng
         self.lognormal = lognormal
         self.one_delegate = OneDelegateRule(config.one_delegate_rule)
-        self.data_entry = simpy.Resource(env, config.data_entry_staff)
-        self.verifiers = simpy.Resource(env, config.verifiers)
+        self.data_entry = Desk(env, config.data_entry_staff)
+        self.verifiers = Desk(env, config.verifiers)
         self.awaiting_release: list[PrecinctRecord] = []
         self.published: list[PrecinctRecord] = []
 
@@ -68,15 +69,15 @@ class HQ:
         result for release."""
         env, config = self.env, self.config
         if record.channel in TYPED_IN:
-            with self.data_entry.request() as typist:
-                yield typist
-                yield env.timeout(self.lognormal(config.entry_median_min, config.duration_sigma))
-        with self.verifiers.request() as verifier:
-            yield verifier
-            yield env.timeout(self.lognormal(config.verify_median_min, config.duration_sigma))
-            record.findings = findings(record.received, self.one_delegate)
-            if record.findings:
-                yield env.timeout(config.callback_min)
+            yield self.data_entry.request()
+            yield env.timeout(self.lognormal(config.entry_median_min, config.duration_sigma))
+            self.data_entry.release()
+        yield self.verifiers.request()
+        yield env.timeout(self.lognormal(config.verify_median_min, config.duration_sigma))
+        record.findings = findings(record.received, self.one_delegate)
+        if record.findings:
+            yield env.timeout(config.callback_min)
+        self.verifiers.release()
         if record.findings and self.rng.random() >= config.callback_success_prob:
             yield env.timeout(self.lognormal(config.worksheet_median_min, config.worksheet_sigma))
         record.published = record.precinct.reported
