@@ -9,8 +9,11 @@ publishes. Times are minutes after 7 pm.
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import simpy
@@ -23,6 +26,24 @@ from sim.hq import HQ
 from sim.precincts import PrecinctRecord, draw_precincts
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, then resumed if it was on.
+
+    A night holds some 100,000 objects alive (results, records, calls, events) and the
+    collector walked them again and again as the night allocated: about a fifth of a night's
+    time. Reference counting still frees everything it can; the collector looks at the night's
+    objects once, after it, and collects what the night left in cycles (a few megabytes).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Night:
     """Everything of one night, built from a config and a seed; :meth:`run` plays it out.
 
@@ -30,6 +51,7 @@ class Night:
     ``Generator``), both seeded from ``seed``: the same seed gives the same night.
     """
 
+    @cyclic_gc_paused()
     def __init__(self, config: NightConfig, seed: int):
         self.config = config
         self.seed = seed
@@ -50,6 +72,7 @@ class Night:
         """A lognormal draw given its median and log-sd."""
         return self.rng.lognormvariate(math.log(median), sigma)
 
+    @cyclic_gc_paused()
     def run(self) -> Night:
         """Play the night out until ``horizon_min``."""
         env, config = self.env, self.config
@@ -75,4 +98,5 @@ class Night:
 
 def run_night(config: NightConfig | None = None, seed: int = 0) -> Night:
     """Build and run one night (defaults: Iowa 2020)."""
-    return Night(config or NightConfig(), seed).run()
+    with cyclic_gc_paused():  # once for both steps: the collector catches up once, after
+        return Night(config or NightConfig(), seed).run()
