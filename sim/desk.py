@@ -1,10 +1,12 @@
 """A desk of identical servers (hotline operators, typists, verifiers, the app's back-end slots)
-taking requests first come, first served.
+taking requests first come, first served; a request may be withdrawn while it waits.
 
-It does what ``simpy.Resource`` did for this model with less bookkeeping per request: a
-request is a plain event, and a request that had to wait is taken one step after the release
-that freed its server, as ``simpy.Resource`` takes it. Events are processed in the same order
-as with ``simpy.Resource``, so the same seed gives the same night.
+It does what ``simpy.Resource`` (and ``request | env.timeout(patience)``) did for this model
+with less bookkeeping per request: a request is a plain event, and nothing is scheduled but
+what wakes a process. Each step that ``simpy.Resource`` took is still taken (a waiting request
+is taken one step after the release that freed its server), so events are processed in the
+same order and the same seed gives the same night (``tests/test_sim_desk.py`` checks both
+against each other).
 """
 
 from __future__ import annotations
@@ -37,8 +39,22 @@ class Desk:
         self._serve()
         return request
 
+    def within(self, request: simpy.Event, patience_min: float) -> simpy.Event:
+        """An event fired one step after ``request`` is taken or ``patience_min`` minutes have
+        passed, whichever comes first (the step ``request | env.timeout(patience_min)``
+        took)."""
+        over = simpy.Event(self.env)
+
+        def end(_: simpy.Event) -> None:
+            if not over.triggered:
+                over.succeed()
+
+        request.callbacks.append(end)
+        self.env.timeout(patience_min).callbacks.append(end)
+        return over
+
     def withdraw(self, request: simpy.Event) -> None:
-        """A request still waiting leaves the line (the caller hung up)."""
+        """A request not yet taken leaves the line (the caller hung up)."""
         self._withdrawn.add(request)
 
     def release(self) -> None:

@@ -101,7 +101,7 @@ class Hotline:
         on_hold_since = env.now
         request = self.operators.request()
         if not request.triggered:
-            yield self._hold(request, call.patience_min)
+            yield self.operators.within(request, call.patience_min)
         call.wait_min = env.now - on_hold_since
         if not request.triggered:
             self.operators.withdraw(request)
@@ -130,20 +130,6 @@ class Hotline:
         while self.env.now <= until_min:
             self.series.append((self.env.now, self.lines_busy, self.on_hold))
             yield self.env.timeout(every_min)
-
-    def _hold(self, request: simpy.Event, patience_min: float) -> simpy.Event:
-        """An event fired one step after an operator takes ``request`` or the caller's
-        patience runs out, whichever comes first (the step ``request | timeout`` took, so
-        that events keep their order)."""
-        over = simpy.Event(self.env)
-
-        def end(_: simpy.Event) -> None:
-            if not over.triggered:
-                over.succeed()
-
-        request.callbacks.append(end)
-        self.env.timeout(patience_min).callbacks.append(end)
-        return over
 
     def _note_prank(self, caller: int) -> None:
         """Operators recognise a prank number; block it once it has wasted enough calls."""
