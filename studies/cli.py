@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -67,6 +68,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replications", type=_positive, help="nights (default: the scenario's)")
     parser.add_argument("--seed", type=int, help="scenario seed (default: the scenario's)")
     parser.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the nights on the Dask cluster whose scheduler is at ADDRESS "
+        "(tcp://HOST:8786; default: $CAUCUS_DASK_SCHEDULER, else local processes)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _positive(text: str) -> int:
@@ -85,16 +93,32 @@ def _load(path: Path, args: argparse.Namespace):
     return scenario.with_overrides(overrides) if overrides else scenario
 
 
-def _nights(scenario, args: argparse.Namespace, label: str):
-    from studies.runner import ProgressBar, default_workers, run_replications
-
-    return run_replications(
-        scenario.night,
-        scenario.seed,
-        scenario.replications,
-        args.workers or default_workers(),
-        ProgressBar(label),
+def _nights(scenario, args: argparse.Namespace, label: str, reduce=None):
+    """The scenario's nights, each reduced by ``reduce`` (default: all the run folder keeps),
+    locally or on the Dask cluster of ``--cluster`` / $CAUCUS_DASK_SCHEDULER."""
+    from studies.progress import ProgressBar
+    from studies.runner import (
+        SCHEDULER_VARIABLE,
+        ClusterError,
+        default_workers,
+        replicate,
+        run_nights,
     )
+
+    try:
+        with ProgressBar(label, quiet=args.quiet) as progress:
+            return run_nights(
+                scenario.night,
+                scenario.seed,
+                scenario.replications,
+                reduce or replicate,
+                args.workers or default_workers(),
+                progress,
+                args.cluster or os.environ.get(SCHEDULER_VARIABLE) or None,
+            )
+    except ClusterError as error:
+        print(f"caucus: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -134,7 +158,9 @@ def run_compare(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"caucus compare: {error}", file=sys.stderr)
         return 2
-    runs = {s.name: _nights(s, args, s.name) for s in scenarios}
+    from studies.runner import aggregates
+
+    runs = {s.name: _nights(s, args, s.name, aggregates) for s in scenarios}
     table, plot = write_comparison(scenarios, runs, args.out)
     print(table)
     print(f"\nplot: {plot}")
@@ -157,10 +183,12 @@ def run_sweep(args: argparse.Namespace) -> int:
     except (ScenarioError, ValueError) as error:
         print(f"caucus sweep: {error}", file=sys.stderr)
         return 2
+    from studies.runner import aggregates
+
     labels = [", ".join(f"{k}={v}" for k, v in point.items()) for point in points]
     runs = {}
     for label, variant in zip(labels, variants, strict=True):
-        runs[label] = _nights(variant, args, label)
+        runs[label] = _nights(variant, args, label, aggregates)
         if args.metric not in runs[label][0].summary:
             known = ", ".join(sorted(runs[label][0].summary))
             print(f"caucus sweep: --metric {args.metric}: not one of {known}", file=sys.stderr)

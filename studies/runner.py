@@ -1,5 +1,5 @@
-"""Many nights of one scenario, in parallel processes, with results that do not depend on how
-many processes ran them: replication i always gets the seed derived from (scenario seed, i).
+"""Many nights of one scenario, in local processes or on a Dask cluster, with results that do
+not depend on where they ran: replication i always gets the seed derived from (scenario seed, i).
 
 Times are minutes after 7 pm; curves are sampled every :data:`GRID_STEP_MIN` minutes.
 """
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 import os
-import sys
-import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -55,6 +54,14 @@ PRECINCT_COLUMNS = (
 CALL_COLUMNS = ("replication", "kind", "caller", "placed_min", "wait_min", "outcome", "ended_min")
 CALL_RECORD_NIGHTS = 5
 """Per-call records are kept for the first nights only: a flooded night has ~50,000 calls."""
+SCHEDULER_VARIABLE = "CAUCUS_DASK_SCHEDULER"
+"""Environment variable naming the Dask scheduler to run nights on when none is given."""
+CONNECT_TIMEOUT_S = 10
+"""How long to try reaching a Dask scheduler (seconds)."""
+
+
+class ClusterError(RuntimeError):
+    """The nights cannot run on the Dask cluster asked for."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,10 @@ class Replication:
     delay_min: dict[str, float]
     """Mean minutes of each :data:`DELAY_PARTS` part over published precincts."""
     precincts: list[tuple]
-    """One row of :data:`PRECINCT_COLUMNS` per reporting unit."""
+    """One row of :data:`PRECINCT_COLUMNS` per reporting unit (empty from :func:`aggregates`)."""
     calls: list[tuple]
-    """One row of :data:`CALL_COLUMNS` per call (first :data:`CALL_RECORD_NIGHTS` nights)."""
+    """One row of :data:`CALL_COLUMNS` per call (first :data:`CALL_RECORD_NIGHTS` nights of
+    :func:`replicate` only)."""
 
 
 def replication_seed(scenario_seed: int, index: int) -> int:
@@ -94,7 +102,21 @@ def grid(config: NightConfig) -> np.ndarray:
 
 
 def replicate(night: Night, index: int) -> Replication:
-    """Reduce night ``index`` of a scenario to what the run folder keeps."""
+    """Reduce night ``index`` of a scenario to what the run folder keeps: the
+    :func:`aggregates`, a row per precinct and, for the first nights, a row per call."""
+    return replace(
+        aggregates(night, index),
+        precincts=[_precinct_row(index, r) for r in night.records],
+        calls=[
+            (index, c.kind, c.caller, c.placed_min, c.wait_min, c.outcome, c.ended_min)
+            for c in (night.calls if index < CALL_RECORD_NIGHTS else ())
+        ],
+    )
+
+
+def aggregates(night: Night, index: int) -> Replication:
+    """Reduce night ``index`` to its summary, curves and series, without per-precinct or
+    per-call rows (what `compare` and `sweep` need: a few kilobytes a night)."""
     minutes = grid(night.config)
     return Replication(
         index=index,
@@ -106,11 +128,8 @@ def replicate(night: Night, index: int) -> Replication:
         lines_busy=_sampled(night, 1),
         on_hold=_sampled(night, 2),
         delay_min=_delay_parts(night),
-        precincts=[_precinct_row(index, r) for r in night.records],
-        calls=[
-            (index, c.kind, c.caller, c.placed_min, c.wait_min, c.outcome, c.ended_min)
-            for c in (night.calls if index < CALL_RECORD_NIGHTS else ())
-        ],
+        precincts=[],
+        calls=[],
     )
 
 
@@ -126,18 +145,27 @@ def run_nights(
     reduce: Reduce[T],
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cluster: str | None = None,
 ) -> list[T]:
-    """Nights 0 .. ``nights`` - 1 in ``workers`` processes, each reduced by ``reduce`` (a
-    module-level function, so it can travel to another process) to what the caller needs; in
-    night order."""
+    """Nights 0 .. ``nights`` - 1, each reduced by ``reduce`` (a module-level function, so it
+    can travel to another process) to what the caller needs; in night order.
+
+    The nights run in ``workers`` local processes, or, when ``cluster`` names a Dask
+    scheduler (``tcp://host:8786``), on that cluster's workers (``workers`` is then unused).
+    ``progress(done, total)`` is called as each night comes back."""
     if nights < 1 or workers < 1:
         raise ValueError("nights and workers must be at least 1")
-    done = []
-    for reduced in _played(config, scenario_seed, nights, reduce, workers):
-        done.append(reduced)
+    played = (
+        _on_cluster(cluster, config, scenario_seed, nights, reduce)
+        if cluster
+        else _played(config, scenario_seed, nights, reduce, workers)
+    )
+    done: dict[int, T] = {}
+    for index, reduced in played:
+        done[index] = reduced
         if progress:
             progress(len(done), nights)
-    return done
+    return [done[index] for index in range(nights)]
 
 
 def run_replications(
@@ -146,47 +174,67 @@ def run_replications(
     replications: int,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cluster: str | None = None,
 ) -> list[Replication]:
-    """``replications`` nights in ``workers`` processes, each reduced to a
-    :class:`Replication`, in replication order."""
-    return run_nights(config, scenario_seed, replications, replicate, workers, progress)
+    """``replications`` nights, each reduced to a :class:`Replication` for the run folder, in
+    replication order (see :func:`run_nights` for ``workers`` and ``cluster``)."""
+    return run_nights(config, scenario_seed, replications, replicate, workers, progress, cluster)
 
 
 def _played(
     config: NightConfig, scenario_seed: int, nights: int, reduce: Reduce[T], workers: int
-) -> Iterator[T]:
+) -> Iterator[tuple[int, T]]:
     if workers == 1:
         for index in range(nights):
-            yield play(config, scenario_seed, index, reduce)
+            yield index, play(config, scenario_seed, index, reduce)
         return
     with ProcessPoolExecutor(max_workers=min(workers, nights)) as pool:
-        yield from pool.map(
+        yield from enumerate(
+            pool.map(
+                play,
+                [config] * nights,
+                [scenario_seed] * nights,
+                range(nights),
+                [reduce] * nights,
+            )
+        )
+
+
+def _on_cluster(
+    address: str, config: NightConfig, scenario_seed: int, nights: int, reduce: Reduce[T]
+) -> Iterator[tuple[int, T]]:
+    """Nights as they finish on the Dask cluster at ``address``. The scheduler runs a night
+    again elsewhere when its worker dies; each night's key is unique, so it comes back once."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as error:
+        raise ClusterError(
+            "running nights on a Dask cluster needs dask.distributed: "
+            "pip install 'caucus-night[cluster]'"
+        ) from error
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except OSError as error:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {error}") from error
+    run = uuid.uuid4().hex[:12]
+    with client:
+        futures = client.map(
             play,
             [config] * nights,
             [scenario_seed] * nights,
             range(nights),
             [reduce] * nights,
+            key=[f"caucus-night-{run}-{index}" for index in range(nights)],
         )
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        for future in as_completed(futures, loop=client.loop):
+            yield index_of[future.key], future.result()
+            future.release()
 
 
 def default_workers() -> int:
     """One worker per core this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-class ProgressBar:
-    """A one-line progress bar on standard error: replications done, elapsed seconds."""
-
-    def __init__(self, label: str, width: int = 30) -> None:
-        self.label, self.width, self.start = label, width, time.perf_counter()
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = self.width * done // total
-        elapsed = time.perf_counter() - self.start
-        bar = "#" * filled + "." * (self.width - filled)
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} nights, {elapsed:.1f} s{end}")
-        sys.stderr.flush()
 
 
 def _share_by(minutes: np.ndarray, times: list[float | None]) -> np.ndarray:
