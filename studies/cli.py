@@ -21,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "simulate",
         "Simulate caucus night: N nights of a scenario, a run folder with plots and report.html.",
-        "caucus simulate scenarios/iowa-2020.toml --replications 50 --workers 2",
+        "caucus simulate iowa-2020 --replications 50 --workers 2",
     )
-    simulate.add_argument("scenario", type=Path, help="scenario TOML file")
+    simulate.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
     _run_options(simulate)
     simulate.add_argument("--out", type=Path, help="run folder (default: runs/<scenario>)")
     simulate.set_defaults(run=run_simulate)
@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Run several scenarios with the same seeds; overlay their curves, tabulate differences.",
         "caucus compare scenarios/iowa-2020.toml scenarios/iowa-2020-app-works.toml",
     )
-    compare.add_argument("scenarios", type=Path, nargs="+", help="scenario TOML files")
+    compare.add_argument(
+        "scenarios", type=Path, nargs="+", help="scenario TOML files or preset names"
+    )
     _run_options(compare)
     compare.add_argument("--out", type=Path, default=Path("runs/compare"), help="output folder")
     compare.set_defaults(run=run_compare)
@@ -45,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Run a scenario over a grid of parameter values and plot a metric against them.",
         "caucus sweep scenarios/iowa-2020.toml --set hotline.operators=24,48,96",
     )
-    sweep.add_argument("scenario", type=Path, help="scenario TOML file")
+    sweep.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
     sweep.add_argument(
         "--set",
         dest="grid",
@@ -62,6 +64,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _run_options(sweep)
     sweep.add_argument("--out", type=Path, default=Path("runs/sweep"), help="output folder")
     sweep.set_defaults(run=run_sweep)
+
+    presets = add_command(
+        subparsers,
+        "scenarios",
+        "List the scenario presets shipped with Caucus Night, with what each represents.",
+        "caucus scenarios",
+    )
+    presets.set_defaults(run=run_scenarios)
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -85,10 +95,12 @@ def _positive(text: str) -> int:
 
 
 def _load(path: Path, args: argparse.Namespace):
-    """The scenario with the command line's seed and replications applied."""
+    """The scenario (a file, or a preset by name) with the command line's seed and
+    replications applied."""
+    from sim.presets import find_scenario
     from sim.scenario import load_scenario
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(find_scenario(path))
     overrides = {k: getattr(args, k) for k in ("seed", "replications") if getattr(args, k)}
     return scenario.with_overrides(overrides) if overrides else scenario
 
@@ -196,6 +208,17 @@ def run_sweep(args: argparse.Namespace) -> int:
     table, plot = write_sweep(" x ".join(keys), args.metric, runs, args.out)
     print(table)
     print(f"\nplot: {plot}")
+    return 0
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from sim.presets import FOLDER, presets
+
+    found = presets()
+    width = max(len(p.name) for p in found) + 2
+    for preset in found:
+        print(f"{preset.name:<{width}}{preset.summary}")
+    print(f"\n{len(found)} presets in {FOLDER}; run one with: caucus simulate NAME")
     return 0
 
 
