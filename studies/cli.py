@@ -10,6 +10,7 @@ import itertools
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,9 @@ def _load(path: Path, args: argparse.Namespace):
     return scenario.with_overrides(overrides) if overrides else scenario
 
 
-def _nights(scenario, args: argparse.Namespace, label: str, reduce=None):
+def _nights(
+    scenario, args: argparse.Namespace, label: str, reduce: Callable[..., Any] | None = None
+):
     """The scenario's nights, each reduced by ``reduce`` (default: all the run folder keeps),
     locally or on the Dask cluster of ``--cluster`` / $CAUCUS_DASK_SCHEDULER."""
     from studies.progress import ProgressBar

@@ -116,7 +116,8 @@ def replicate(night: Night, index: int) -> Replication:
 
 def aggregates(night: Night, index: int) -> Replication:
     """Reduce night ``index`` to its summary, curves and series, without per-precinct or
-    per-call rows (what `compare` and `sweep` need: a few kilobytes a night)."""
+    per-call rows: what `compare` and `sweep` need (about 50 kB pickled for an iowa-2020
+    night, against 0.35 MB with the rows)."""
     minutes = grid(night.config)
     return Replication(
         index=index,
