@@ -15,12 +15,14 @@ from tqdm import tqdm
 
 
 class ProgressBar:
-    """``label [####....] 12/50 nights [00:03<00:09, 3.9 nights/s]``."""
+    """``label:  24%|#####      | 12/50 nights [00:03<00:09, 3.94night/s]``."""
 
     def __init__(self, label: str, quiet: bool = False) -> None:
         self._bar = tqdm(
             desc=label,
-            unit=" nights",
+            unit="night",
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} nights "
+            "[{elapsed}<{remaining}, {rate_fmt}]",
             file=sys.stderr,
             disable=True if quiet else None,  # None: silent unless stderr is a terminal
             dynamic_ncols=True,
