@@ -112,13 +112,7 @@ def _nights(
     """The scenario's nights, each reduced by ``reduce`` (default: all the run folder keeps),
     locally or on the Dask cluster of ``--cluster`` / $CAUCUS_DASK_SCHEDULER."""
     from studies.progress import ProgressBar
-    from studies.runner import (
-        SCHEDULER_VARIABLE,
-        ClusterError,
-        default_workers,
-        replicate,
-        run_nights,
-    )
+    from studies.runner import ClusterError, default_workers, replicate, run_nights
 
     try:
         with ProgressBar(label, quiet=args.quiet) as progress:
@@ -129,11 +123,19 @@ def _nights(
                 reduce or replicate,
                 args.workers or default_workers(),
                 progress,
-                args.cluster or os.environ.get(SCHEDULER_VARIABLE) or None,
+                cluster_address(args),
             )
     except ClusterError as error:
         print(f"caucus: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def cluster_address(args: argparse.Namespace) -> str | None:
+    """The Dask scheduler a multi-night command runs on (``--cluster``, else
+    $CAUCUS_DASK_SCHEDULER), or None for local processes: pass it to ``run_nights``."""
+    from studies.runner import SCHEDULER_VARIABLE
+
+    return args.cluster or os.environ.get(SCHEDULER_VARIABLE) or None
 
 
 def run_simulate(args: argparse.Namespace) -> int:
