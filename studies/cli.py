@@ -217,12 +217,18 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
+    """Each preset on one line, cut with an ellipsis at the terminal's width (whole when the
+    output is not a terminal)."""
+    import shutil
+
     from sim.presets import FOLDER, presets
 
     found = presets()
     width = max(len(p.name) for p in found) + 2
+    columns = shutil.get_terminal_size((0, 0)).columns  # 0: not a terminal, no limit
     for preset in found:
-        print(f"{preset.name:<{width}}{preset.summary}")
+        line = f"{preset.name:<{width}}{preset.summary}"
+        print(line if not columns or len(line) <= columns else line[: columns - 1] + "…")
     print(f"\n{len(found)} presets in {FOLDER}; run one with: caucus simulate NAME")
     return 0
 

@@ -34,14 +34,23 @@ def test_a_file_wins_over_a_preset_and_a_missing_path_stays_missing(tmp_path, mo
     assert find_scenario("no-such-preset") == Path("no-such-preset")
 
 
-def test_every_preset_is_listed_with_one_sentence(capsys):
+def test_every_preset_is_listed_with_one_sentence(capsys, monkeypatch):
     names = {p.name for p in presets()}
     assert names == {path.stem for path in FOLDER.glob("*.toml")}
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: whole lines
     assert main(["scenarios"]) == 0
     lines = capsys.readouterr().out.splitlines()
     for preset in presets():
         (line,) = [line for line in lines if line.split()[:1] == [preset.name]]
         assert preset.summary and line.endswith(preset.summary) and "\n" not in preset.summary
+
+
+def test_a_narrow_terminal_cuts_each_line_at_its_width(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()[: len(presets())]
+    assert all(len(line) <= 60 for line in lines)
+    assert any(line.endswith("…") for line in lines)  # iowa-2020's sentence is longer
 
 
 def test_first_sentence():
