@@ -1,8 +1,9 @@
 """Nights on a Dask cluster: a real distributed.LocalCluster of worker processes on loopback."""
 
+import math
 import os
 import signal
-from dataclasses import fields, replace
+from dataclasses import fields, is_dataclass, replace
 
 import numpy as np
 import pytest
@@ -40,21 +41,27 @@ def cluster():
 
 
 def _same(a, b) -> bool:
-    """Two reduced nights are equal field by field (arrays element-wise, NaN equal to NaN)."""
-    for field in fields(a):
-        x, y = getattr(a, field.name), getattr(b, field.name)
-        if isinstance(x, np.ndarray):
-            if not np.array_equal(x, y, equal_nan=True):
-                return False
-        elif x != y and not (field.name == "summary" and _equal_summaries(x, y)):
-            return False
-    return True
+    """Equal number for number, NaN equal to NaN (reduced nights, and what they hold)."""
+    if is_dataclass(a):
+        return type(a) is type(b) and all(
+            _same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a)
+        )
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == b
 
 
-def _equal_summaries(x: dict, y: dict) -> bool:
-    return x.keys() == y.keys() and all(
-        x[k] == y[k] or (np.isnan(x[k]) and np.isnan(y[k])) for k in x
-    )
+def test_same_tells_nights_apart():
+    (a,), (again,) = run_nights(SMALL, 3, 1, aggregates), run_nights(SMALL, 3, 1, aggregates)
+    assert np.isnan(a.report_hold_p90_by_hour).any() and _same(a, again)
+    assert not _same(a, replace(a, delay_min={**a.delay_min, "hq": a.delay_min["hq"] + 1e-9}))
+    assert _same([math.nan, (1, None)], [math.nan, (1, None)]) and not _same([math.nan], [0.0])
 
 
 @pytest.mark.slow
