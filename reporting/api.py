@@ -1,4 +1,4 @@
-"""API v1: staged reporting, results, one precinct's status, and the audit export."""
+"""API v1: staged reporting, results, candidates, one precinct's status, the audit export."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse
 
 from reporting import metrics
 from reporting.auth import Principal
-from reporting.dependencies import Service, ServiceDep, StorageDep, admin, reporter
+from reporting.dependencies import Service, ServiceDep, StorageDep, admin, reporter, revoked
 from reporting.errors import PROBLEM_RESPONSES, ApiError, storage_unavailable
 from reporting.ledger import COLUMNS, Entry, canonical_json
+from reporting.limits import StrictJsonRoute
 from reporting.models import (
+    Candidates,
     CloseReport,
     Export,
     ExportedReport,
@@ -25,6 +27,7 @@ from reporting.models import (
     OpenReport,
     PrecinctId,
     PrecinctStatus,
+    PublicVersion,
     Receipt,
     Results,
     Stage,
@@ -34,7 +37,7 @@ from reporting.models import (
 from reporting.stages import check_stage
 from reporting.storage import Storage, StorageError
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 Reporter = Annotated[Principal, Depends(reporter)]
 PrecinctPath = Annotated[PrecinctId, Path(description="Precinct id from the roster")]
@@ -45,7 +48,17 @@ IdempotencyKey = Annotated[
         min_length=8,
         max_length=100,
         pattern=r"^[A-Za-z0-9_.:-]+$",
-        description="Client-chosen key; the same key and body again returns the same receipt",
+        description="Client-chosen key, scoped to the caller (Stripe-style): the same key and"
+        " body again returns the same receipt",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=100,
+        description='A correction names the version it replaces: its receipt_id, as "ETag"'
+        " (412 if another version is in force now, 428 if missing)",
     ),
 ]
 
@@ -57,9 +70,16 @@ SUBMISSION_RESPONSES: dict[int | str, dict] = {
             "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}},
         },
     },
+    202: {
+        "model": Receipt,
+        "description": "A correction after close: stored and held for HQ review, not yet in"
+        " force nor in the public totals",
+    },
     403: {"description": "A chair may only report for their own precinct"},
     404: {"description": "No such precinct on the roster"},
     409: {"description": "Conflicts with what is stored (receipt_id names the stored version)"},
+    412: {"description": "If-Match names a version that is no longer in force"},
+    428: {"description": "A correction without If-Match"},
 }
 
 
@@ -68,6 +88,7 @@ async def _submit(
     precinct_id: str,
     body: Submission,
     key: str,
+    if_match: str | None,
     principal: Principal,
     service: Service,
     storage: Storage,
@@ -78,6 +99,7 @@ async def _submit(
     if not principal.may_report(precinct_id):
         raise ApiError(403, "wrong-precinct", "You may only report for your own precinct")
     canonical = body.model_dump(mode="json", exclude_none=True)
+    _check_names(canonical, service)
     entry = Entry(
         precinct_id=precinct_id,
         stage=stage,
@@ -85,6 +107,8 @@ async def _submit(
         body=canonical,
         body_sha256=hashlib.sha256(canonical_json(canonical).encode()).hexdigest(),
         entered_by=principal.entered_by,
+        session_id=principal.session_id,
+        if_match=if_match.strip().removeprefix("W/").strip('"') if if_match else None,
     )
     if service.faults.drops_write():
         metrics.SUBMISSIONS.labels(stage, "dropped").inc()
@@ -96,6 +120,8 @@ async def _submit(
     except StorageError as error:
         raise storage_unavailable(error) from error
     metrics.SUBMISSIONS.labels(stage, outcome.kind).inc()
+    if outcome.kind == "revoked":
+        raise revoked()
     if outcome.kind == "refused":
         raise ApiError(
             422,
@@ -104,21 +130,38 @@ async def _submit(
             "; ".join(f"{r.id}: {r.detail}" for r in outcome.rules),
             rules=outcome.rules,
         )
-    if outcome.kind == "conflict":
+    if outcome.kind in ("conflict", "precondition"):
+        status = {"precondition-required": 428, "precondition-failed": 412}.get(outcome.code, 409)
         raise ApiError(
-            409,
+            status,
             outcome.code,
             "Conflicts with what is already stored",
             outcome.detail,
             receipt_id=outcome.receipt.receipt_id if outcome.receipt else None,
         )
     assert outcome.receipt is not None
-    replayed = outcome.kind == "replayed"
+    status = {"replayed": 200, "held": 202}.get(outcome.kind, 201)
     return JSONResponse(
         outcome.receipt.model_dump(mode="json"),
-        status_code=200 if replayed else 201,
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
+        status_code=status,
+        headers={"Idempotent-Replayed": "true"} if outcome.kind == "replayed" else None,
     )
+
+
+def _check_names(body: dict, service: Service) -> None:
+    """422 naming each group that is not a candidate on the roster (look-alikes named)."""
+    refusals = [
+        why
+        for group in body.get("groups", ())
+        if (why := service.roster.candidates.refusal(group["name"])) is not None
+    ]
+    if refusals:
+        raise ApiError(
+            422,
+            "unknown-candidate",
+            "A group is not named as a candidate on the roster",
+            "; ".join(refusals),
+        )
 
 
 def _dropped(entry: Entry) -> JSONResponse:
@@ -152,10 +195,11 @@ async def report_open(
     principal: Reporter,
     service: ServiceDep,
     storage: StorageDep,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Stage 1: attendance, as the caucus opens."""
     return await _submit(
-        Stage.OPEN, precinct_id, body, idempotency_key, principal, service, storage
+        Stage.OPEN, precinct_id, body, idempotency_key, if_match, principal, service, storage
     )
 
 
@@ -172,10 +216,18 @@ async def report_first_alignment(
     principal: Reporter,
     service: ServiceDep,
     storage: StorageDep,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Stage 2: supporters per group in the first alignment."""
     return await _submit(
-        Stage.FIRST_ALIGNMENT, precinct_id, body, idempotency_key, principal, service, storage
+        Stage.FIRST_ALIGNMENT,
+        precinct_id,
+        body,
+        idempotency_key,
+        if_match,
+        principal,
+        service,
+        storage,
     )
 
 
@@ -192,10 +244,11 @@ async def report_close(
     principal: Reporter,
     service: ServiceDep,
     storage: StorageDep,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Stage 3: the final result, checked against the caucus rules and the earlier stages."""
     return await _submit(
-        Stage.CLOSE, precinct_id, body, idempotency_key, principal, service, storage
+        Stage.CLOSE, precinct_id, body, idempotency_key, if_match, principal, service, storage
     )
 
 
@@ -231,7 +284,8 @@ async def results(request: Request, service: ServiceDep) -> Response:
 async def precinct_status(
     precinct_id: PrecinctPath, service: ServiceDep, storage: StorageDep
 ) -> PrecinctStatus:
-    """One precinct: the current version of each stage reported, and its corrections."""
+    """One precinct: the version of each stage in force, its corrections and those held for
+    review. Public: no idempotency keys, nobody's name."""
     precinct = service.roster.get(precinct_id)
     if precinct is None:
         raise ApiError(404, "unknown-precinct", "No such precinct", precinct_id)
@@ -252,11 +306,20 @@ async def precinct_status(
         status=status,
         stages={
             stage.value: StageReport(
-                receipt=report.receipt, body=report.body, corrections=corrections.get(stage, 0)
+                receipt=PublicVersion(**report.receipt.model_dump()),
+                body=report.body,
+                corrections=corrections.get(stage, (0, 0))[0],
+                held_for_review=corrections.get(stage, (0, 0))[1],
             )
             for stage, report in current.items()
         },
     )
+
+
+@router.get("/candidates")
+async def candidates(service: ServiceDep) -> Candidates:
+    """The roster's candidates: a report's groups must be named exactly so."""
+    return Candidates(candidates=list(service.roster.candidates.names))
 
 
 @router.get(

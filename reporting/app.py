@@ -11,13 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reporting import api, errors, metrics, sessions
-from reporting.auth import TokenSigner
+from reporting import api, errors, hq, metrics, sessions
+from reporting.auth import TokenSigner, read_key_file
 from reporting.board import ResultsBoard
 from reporting.config import Settings
 from reporting.dependencies import Service, ServiceDep, StorageDep
 from reporting.faults import FaultInjector, FaultMiddleware
-from reporting.limits import BodyLimitMiddleware, RateLimiter
+from reporting.identity import parse_networks
+from reporting.limits import BodyLimitMiddleware, InFlightLimitMiddleware, RateLimiter
 from reporting.models import Health, Problem
 from reporting.page import render_page
 from reporting.roster import load_roster
@@ -25,13 +26,27 @@ from reporting.storage import StorageError, open_storage
 
 log = logging.getLogger("reporting")
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
+BODY_TIMEOUT_S = 10.0
+"""Seconds a client has to send a request body once its headers are in."""
+
+
+def token_signer(settings: Settings) -> TokenSigner:
+    """Keys from the key file when there is one, else from the secret."""
+    if settings.token_key_file is not None:
+        return TokenSigner(read_key_file(settings.token_key_file), settings.token_ttl_s)
+    return TokenSigner.from_secret(settings.secret, settings.token_ttl_s)
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The reporting service; storage opens when the app starts and closes when it stops."""
     roster = load_roster(settings.roster)
     injector = FaultInjector(settings.faults)
+    trusted = parse_networks(settings.trusted_proxies)
+    if roster.test_roster:
+        log.warning(
+            "TEST ROSTER: its codes came from a seed and can be reproduced; rehearsals only"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,11 +55,11 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings,
             roster=roster,
             storage=storage,
-            signer=TokenSigner(settings.secret, settings.token_ttl_s),
+            signer=token_signer(settings),
             board=ResultsBoard(storage, roster, settings.results_ttl_s),
             faults=injector,
-            login_limiter=RateLimiter(settings.login_rate, settings.login_burst),
             submit_limiter=RateLimiter(settings.submit_rate, settings.submit_burst),
+            trusted_proxies=trusted,
         )
         log.info(
             "reporting service: %d precincts, %s storage, faults %s",
@@ -66,12 +81,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(sessions.router)
     app.include_router(api.router)
+    app.include_router(hq.router)
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
     if settings.faults.enabled:
         app.add_middleware(FaultMiddleware, injector=injector)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=BODY_TIMEOUT_S
+    )
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
     app.add_middleware(metrics.MetricsMiddleware)
 
     @app.get("/livez")
@@ -91,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
             status="degraded" if faults else "ok",
             storage=storage.name,
             precincts=len(service.roster),
+            test_roster=service.roster.test_roster,
             faults=faults,
         )
 

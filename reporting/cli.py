@@ -35,15 +35,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="bearer key for the audit export (env CAUCUS_ADMIN_KEY; default: random, printed)",
     )
     serve.add_argument(
-        "--operator-key",
-        default=os.environ.get("CAUCUS_OPERATOR_KEY"),
-        help="hotline operators' sign-in key (env CAUCUS_OPERATOR_KEY; default: random, printed)",
-    )
-    serve.add_argument(
         "--token-secret",
         default=os.environ.get("CAUCUS_TOKEN_SECRET"),
-        help="signs session tokens: give every host the same one (env CAUCUS_TOKEN_SECRET;"
-        " default: random)",
+        help="signs session tokens (env CAUCUS_TOKEN_SECRET); default: the keys in"
+        " --token-key-file",
+    )
+    serve.add_argument(
+        "--token-key-file",
+        type=Path,
+        default=Path("caucus-token.keys"),
+        help="hex keys, one a line: the first signs, all verify (created if missing; give every"
+        " host the same file; rotate by adding a line on top)",
+    )
+    serve.add_argument(
+        "--session-hours", type=float, default=12.0, help="how long a sign-in lasts (default 12)"
+    )
+    serve.add_argument(
+        "--trusted-proxies",
+        default="",
+        metavar="CIDR,...",
+        help="reverse proxies whose X-Forwarded-For is believed (default: none, not even loopback)",
     )
     serve.add_argument(
         "--flag-impossible",
@@ -52,6 +63,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     serve.add_argument(
         "--login-rate", type=float, default=5.0, help="sign-ins/s per client IP (0: no limit)"
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send request headers (default 10)",
+    )
+    serve.add_argument(
+        "--max-header-bytes", type=int, default=16_384, help="request header limit (16 KiB)"
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=4_096,
+        help="open connections per worker; beyond, the longest-idle one is closed",
+    )
+    serve.add_argument(
+        "--max-in-flight", type=int, default=256, help="requests handled at once per worker"
     )
     serve.add_argument(
         "--submit-rate", type=float, default=5.0, help="submissions/s per login (0: no limit)"
@@ -69,37 +98,76 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="START+DURATION",
-        help="rehearsal: 503 for DURATION s from START s after start-up (repeatable)",
+        help="rehearsal: 503 for DURATION s from START s after the fault clock starts (repeatable)",
     )
+    serve.add_argument(
+        "--fault-start",
+        default="serve",
+        help="rehearsal: the fault clock starts at `serve` (default), `first-request` (any"
+        " worker's), or an ISO 8601 time; the same for every worker",
+    )
+    serve.add_argument("--fault-seed", type=int, help="rehearsal: seed of the random faults")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=run_serve)
 
     roster = add_command(
         subparsers,
         "roster",
-        "Make a precinct roster: the service's file (hashed PINs) and the chairs' PIN sheet.",
-        "caucus roster generate --precincts 1765 --seed 7 --out roster.csv",
+        "Make a roster: precincts (hashed codes), candidates, operators, and the sheets.",
+        "caucus roster generate --precincts 1765 --out roster.csv",
     )
     actions = roster.add_subparsers(title="actions", metavar="ACTION", required=True)
     generate = actions.add_parser("generate", help="generate a made-up roster")
     generate.add_argument("--precincts", type=int, required=True)
-    generate.add_argument("--seed", type=int, help="same seed, same roster (PINs included)")
+    generate.add_argument(
+        "--seed",
+        type=int,
+        help="same seed, same roster, codes included: only with --test-roster",
+    )
+    generate.add_argument(
+        "--test-roster",
+        action="store_true",
+        help="a roster for tests and rehearsals (codes may come from --seed); marked as such",
+    )
     generate.add_argument("--out", type=Path, required=True, help="the service's roster CSV")
     generate.add_argument(
-        "--pins-out", type=Path, help="the chairs' PIN sheet (default: OUT with -pins suffix)"
+        "--pins-out", type=Path, help="the chairs' code sheet (default: OUT with -pins suffix)"
     )
+    generate.add_argument(
+        "--candidates",
+        help="comma-separated candidate list (default: the 2020 Iowa field and Uncommitted)",
+    )
+    generate.add_argument("--operators", type=int, default=4, help="hotline operators (4)")
     generate.set_defaults(run=run_roster_generate)
 
 
 def run_roster_generate(args: argparse.Namespace) -> int:
-    from reporting.roster import generate, pin_sheet_path, write_roster
+    from reporting.roster import CANDIDATES_2020, generate, pin_sheet_path, write_roster
 
     if args.precincts < 1:
         print("caucus roster: --precincts must be at least 1", file=sys.stderr)
         return 2
+    if args.seed is not None and not args.test_roster:
+        print(
+            "caucus roster: --seed makes every code reproducible: a roster for real use takes"
+            " its codes from the secure generator (add --test-roster for a test roster)",
+            file=sys.stderr,
+        )
+        return 2
+    candidates = (
+        tuple(n.strip() for n in args.candidates.split(",")) if args.candidates else CANDIDATES_2020
+    )
     pins = args.pins_out or pin_sheet_path(args.out)
-    write_roster(generate(args.precincts, args.seed), args.out, pins)
-    print(f"wrote {args.precincts} precincts to {args.out} and their PINs to {pins}")
+    try:
+        roster = generate(
+            args.precincts, args.seed, candidates=candidates, operators=args.operators
+        )
+    except ValueError as error:
+        print(f"caucus roster: {error}", file=sys.stderr)
+        return 2
+    write_roster(roster, args.out, pins)
+    kind = "TEST ROSTER (codes reproducible from the seed)" if roster.seeded else "roster"
+    print(f"wrote {kind}: {args.precincts} precincts to {args.out}, their codes to {pins}")
     return 0
 
 
@@ -107,8 +175,11 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from reporting.auth import read_key_file
     from reporting.config import Settings
+    from reporting.connections import LIMITS_ENV
     from reporting.faults import FaultSettings
+    from reporting.identity import parse_networks
     from reporting.roster import RosterError, load_roster
 
     try:
@@ -116,7 +187,6 @@ def run_serve(args: argparse.Namespace) -> int:
     except RosterError as error:
         print(f"caucus serve: {error}", file=sys.stderr)
         return 2
-    keys = {"admin_key": args.admin_key, "operator_key": args.operator_key}
     try:
         settings = Settings(
             db_url=args.db,
@@ -124,21 +194,34 @@ def run_serve(args: argparse.Namespace) -> int:
             reject_impossible=not args.flag_impossible,
             login_rate=args.login_rate,
             submit_rate=args.submit_rate,
+            token_ttl_s=round(args.session_hours * 3600),
+            trusted_proxies=[c for c in args.trusted_proxies.split(",") if c.strip()],
+            max_in_flight=args.max_in_flight,
             faults=FaultSettings(
                 latency_ms=args.fault_latency_ms,
                 error_rate=args.fault_error_rate,
                 drop_rate=args.fault_drop_rate,
                 outages=args.fault_outage,
+                seed=args.fault_seed,
+                start=args.fault_start,
             ),
-            **{name: key for name, key in keys.items() if key},
-            **({"secret": args.token_secret} if args.token_secret else {}),
+            **({"admin_key": args.admin_key} if args.admin_key else {}),
+            **(
+                {"secret": args.token_secret}
+                if args.token_secret
+                else {"token_key_file": args.token_key_file.resolve()}
+            ),
         )
-    except ValidationError as error:
+        parse_networks(settings.trusted_proxies)
+        if settings.token_key_file is not None:
+            read_key_file(settings.token_key_file, create=True)
+    except (ValidationError, ValueError, OSError) as error:
         print(f"caucus serve: {error}", file=sys.stderr)
         return 2
-    for name, key in keys.items():
-        if not key:
-            print(f"caucus serve: {name.replace('_', ' ')}: {getattr(settings, name)}", flush=True)
+    if not args.admin_key:
+        print(f"caucus serve: admin key: {settings.admin_key}", flush=True)
+    os.environ[LIMITS_ENV] = f"{args.header_timeout},{args.max_header_bytes},{args.max_connections}"
+    _raise_file_limit(args.max_connections * args.workers + 256)
     settings.to_env()
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["reporting"] = {"handlers": ["default"], "level": "INFO"}
@@ -156,9 +239,21 @@ def run_serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             log_config=log_config,
             access_log=False,
+            http="reporting.connections:GuardedHttpToolsProtocol",
+            proxy_headers=False,  # X-Forwarded-For is read by the app, from --trusted-proxies only
             timeout_graceful_shutdown=10,
         )
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _raise_file_limit(wanted: int) -> None:
+    """Let the process hold ``wanted`` sockets if the hard limit allows (slow clients)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -10,30 +10,51 @@ from pydantic import BaseModel, Field
 
 from caucus.rules import OneDelegateRule
 from reporting.faults import FaultSettings
+from reporting.guard import SignInPolicy
 
 ENV_VAR = "CAUCUS_SERVE_SETTINGS"
+NIGHT_S = 12 * 3600
 
 
 class Settings(BaseModel):
-    """Everything `caucus serve` can set. Rates are per second; 0 turns a limit off."""
+    """Everything `caucus serve` can set. Rates are per second; 0 turns a limit off.
+
+    Tokens are signed with the keys in ``token_key_file`` when it is set, else with ``secret``.
+    """
 
     db_url: str = "sqlite:///caucus-results.db"
     roster: Path
     secret: str = Field(default_factory=lambda: secrets.token_hex(32))
+    token_key_file: Path | None = None
     admin_key: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
-    operator_key: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
-    token_ttl_s: int = 3600
+    token_ttl_s: int = NIGHT_S
     reject_impossible: bool = True
     one_delegate: OneDelegateRule = OneDelegateRule.PLURALITY
-    max_bad_pins: int = 5
-    lockout_s: float = 300.0
     login_rate: float = 5.0
     login_burst: int = 20
+    failures_free: int = 3
+    failure_half_life_s: float = 900.0
+    max_delay_s: float = 900.0
+    precinct_failure_cap: int = Field(default=100, ge=1, le=100)
     submit_rate: float = 5.0
     submit_burst: int = 20
+    trusted_proxies: list[str] = Field(default_factory=list)
     max_body_bytes: int = 16_384
+    max_in_flight: int = 256
+    """Requests one worker handles at once; more are answered 503 at once."""
     results_ttl_s: float = 1.0
     faults: FaultSettings = Field(default_factory=FaultSettings)
+
+    @property
+    def sign_in_policy(self) -> SignInPolicy:
+        return SignInPolicy(
+            rate=self.login_rate,
+            burst=self.login_burst,
+            free=self.failures_free,
+            max_delay_s=self.max_delay_s,
+            half_life_s=self.failure_half_life_s,
+            cap=self.precinct_failure_cap,
+        )
 
     def to_env(self) -> None:
         """Put these settings where :meth:`from_env` finds them (for worker processes)."""

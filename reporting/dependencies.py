@@ -14,6 +14,7 @@ from reporting.board import ResultsBoard
 from reporting.config import Settings
 from reporting.errors import ApiError
 from reporting.faults import FaultInjector
+from reporting.identity import Network, client_address
 from reporting.limits import RateLimiter
 from reporting.roster import Roster
 from reporting.storage import Storage
@@ -29,8 +30,8 @@ class Service:
     signer: TokenSigner
     board: ResultsBoard
     faults: FaultInjector
-    login_limiter: RateLimiter
     submit_limiter: RateLimiter
+    trusted_proxies: tuple[Network, ...]
 
 
 async def get_service(request: Request) -> Service:
@@ -45,6 +46,13 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
+async def get_client(request: Request, service: ServiceDep) -> str:
+    """The client's address (from X-Forwarded-For only behind a trusted proxy)."""
+    return client_address(request.scope, service.trusted_proxies)
+
+
+ClientDep = Annotated[str, Depends(get_client)]
+
 bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/sessions")
 admin_bearer = HTTPBearer(
     auto_error=False, scheme_name="AdminKey", description="The service's admin key"
@@ -58,15 +66,20 @@ def _unauthorized(detail: str) -> ApiError:
     )
 
 
-async def reporter(
-    credentials: Credentials, service: Annotated[Service, Depends(get_service)]
-) -> Principal:
-    """A chair or operator with a valid token, within the submission rate limit."""
+def signed_in(credentials: Credentials, service: ServiceDep) -> Principal:
+    """Whoever a valid token names (revocation is checked where it matters: in the write)."""
     if credentials is None:
         raise _unauthorized("an Authorization: Bearer token is required")
     principal = service.signer.verify(credentials.credentials)
     if principal is None:
         raise _unauthorized("the token is invalid or has expired")
+    return principal
+
+
+async def reporter(
+    principal: Annotated[Principal, Depends(signed_in)], service: ServiceDep
+) -> Principal:
+    """A chair or operator with a valid token, within the submission rate limit."""
     wait = service.submit_limiter.allow(principal.entered_by)
     if wait:
         raise ApiError(
@@ -78,11 +91,22 @@ async def reporter(
     return principal
 
 
+async def operator(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+    """A hotline operator (signed in with their own key)."""
+    if principal.role != "operator":
+        raise ApiError(403, "operators-only", "Only hotline operators and HQ may do this")
+    return principal
+
+
 async def admin(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)],
-    service: Annotated[Service, Depends(get_service)],
+    service: ServiceDep,
 ) -> None:
     """HQ staff with the admin key."""
     key = service.settings.admin_key.encode()
     if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), key):
         raise _unauthorized("the admin key is required")
+
+
+def revoked() -> ApiError:
+    return _unauthorized("the session was revoked (the precinct's code was reset): sign in again")

@@ -54,7 +54,13 @@ async def invalid_request(_: Request, error: Exception) -> JSONResponse:
     """Strict parsing: unknown fields, wrong types, malformed JSON → 422 listing each error."""
     assert isinstance(error, RequestValidationError)
     errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e["type"]}
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": f"{e.get('msg', '')}: {e['ctx']['error']}"
+            if "error" in e.get("ctx", {})
+            else e.get("msg", ""),
+            "type": e["type"],
+        }
         for e in error.errors()
     ]
     return problem_response(
@@ -94,11 +100,12 @@ PROBLEM_RESPONSES: dict[int | str, dict] = {
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
     for status, description in {
-        401: "Missing, invalid or expired credentials",
+        401: "Missing, invalid, expired or revoked credentials",
+        408: "The request body did not arrive in time",
         413: "Body too large",
         422: "Invalid request, or a result that breaks the caucus rules",
         429: "Rate limit: retry after Retry-After seconds",
-        503: "Service unavailable (storage down, or a rehearsal fault)",
+        503: "Service unavailable (storage down, too busy, or a rehearsal fault)",
     }.items()
 }
 """Error responses every API operation may give."""

@@ -3,6 +3,11 @@
 Off by default. When on, the service says so at start-up (a WARNING banner), in ``/healthz``
 (status ``degraded`` with the faults listed) and on every faulted response
 (``X-Fault-Injected``). Faults hit ``/api/v1/`` only, so health and metrics stay observable.
+
+Every worker keeps the same clock, so an outage is one window for the whole service: by
+default it starts when ``caucus serve`` starts (before it starts its workers), or at a given
+wall-clock time (the same on every host), or at the first request any worker sees (kept in the
+database). ``seed`` makes the random faults of each worker repeat request for request.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import logging
 import random
 import time
+from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,12 +29,31 @@ log = logging.getLogger("reporting.faults")
 
 
 class FaultSettings(BaseModel):
-    """``outages`` are windows ``START+DURATION`` in seconds after the service starts."""
+    """``outages`` are windows ``START+DURATION`` in seconds after the fault clock starts.
+
+    ``start`` is ``serve`` (``started_at``, set once by ``caucus serve``), ``first-request``,
+    or an ISO 8601 wall-clock time.
+    """
 
     latency_ms: int = Field(default=0, ge=0)
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     outages: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    start: str = "serve"
+    started_at: float = Field(default_factory=time.time)
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, start: str) -> str:
+        if start not in ("serve", "first-request"):
+            try:
+                datetime.fromisoformat(start)
+            except ValueError as error:
+                raise ValueError(
+                    f"fault start {start!r} is not serve, first-request or an ISO 8601 time"
+                ) from error
+        return start
 
     @field_validator("outages")
     @classmethod
@@ -44,13 +69,22 @@ class FaultSettings(BaseModel):
         return bool(self.latency_ms or self.error_rate or self.drop_rate or self.outages)
 
 
+def _clock_start(settings: FaultSettings) -> float | None:
+    """Epoch seconds the outage windows count from; None until the first request."""
+    if settings.start == "serve":
+        return settings.started_at
+    if settings.start == "first-request":
+        return None
+    return datetime.fromisoformat(settings.start).timestamp()
+
+
 class FaultInjector:
     """Decides, request by request, which rehearsal fault (if any) to inject."""
 
-    def __init__(self, settings: FaultSettings, rng: random.Random | None = None) -> None:
+    def __init__(self, settings: FaultSettings) -> None:
         self.settings = settings
-        self._rng = rng or random.Random()
-        self._started = time.monotonic()
+        self._rng = random.Random(settings.seed)
+        self.started: float | None = _clock_start(settings)
         self._windows = [
             (float(start), float(start) + float(duration))
             for start, _, duration in (w.partition("+") for w in settings.outages)
@@ -59,7 +93,9 @@ class FaultInjector:
             log.warning("FAULT INJECTION IS ON (rehearsal only): %s", settings.model_dump_json())
 
     def in_outage(self) -> bool:
-        elapsed = time.monotonic() - self._started
+        if self.started is None:  # first-request clock, no request yet
+            return False
+        elapsed = time.time() - self.started
         return any(start <= elapsed < end for start, end in self._windows)
 
     def refusal(self) -> str | None:
@@ -77,7 +113,11 @@ class FaultInjector:
     def state(self) -> Faults | None:
         if not self.settings.enabled:
             return None
-        return Faults(**self.settings.model_dump(), in_outage=self.in_outage())
+        return Faults(
+            **self.settings.model_dump(exclude={"started_at"}),
+            clock_started=self.started,
+            in_outage=self.in_outage(),
+        )
 
 
 class FaultMiddleware:
@@ -91,6 +131,9 @@ class FaultMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith("/api/v1/"):
             await self.app(scope, receive, send)
             return
+        if self.injector.started is None:
+            storage = scope["app"].state.service.storage
+            self.injector.started = await storage.fault_clock(time.time())
         if self.injector.settings.latency_ms:
             await asyncio.sleep(self.injector.settings.latency_ms / 1000)
         fault = self.injector.refusal()

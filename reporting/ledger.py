@@ -2,20 +2,25 @@
 
 Each function runs inside one transaction given as a :class:`Tx` (SQL with ``?`` placeholders).
 A stage of a precinct has one original report and a chain of corrections, each naming the
-version it corrects; the current version is the one nobody corrected. Unique constraints
-(one original per stage, one correction per version, one use per idempotency key) make a
-concurrent second writer fail instead of adding a row; the storage then re-runs it.
+version it corrects (``If-Match``: a correction of any other version is refused, so no update
+is lost); the current version is the newest one in force. Once a precinct has closed, a
+correction is *held* for HQ review: stored, flagged, alerted, and not in force (nor in the
+public totals) until HQ approves it. Unique constraints (one original per stage, one
+correction per version, one use of an idempotency key per caller) make a concurrent second
+writer fail instead of adding a row; the storage then re-runs it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from reporting.guard import close_alerts, log, session_open
 from reporting.models import Receipt, RuleBroken, Stage
 
 COLUMNS = (
@@ -28,10 +33,16 @@ COLUMNS = (
     "entered_by",
     "correction_of",
     "flags",
+    "review",
     "body",
 )
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
-CURRENT = "NOT EXISTS (SELECT 1 FROM submissions c WHERE c.correction_of = s.receipt_id)"
+IN_FORCE = "({t}.review IS NULL OR {t}.review = 'approved')"
+CURRENT = (
+    f"{IN_FORCE.format(t='s')} AND NOT EXISTS (SELECT 1 FROM submissions c"
+    f" WHERE c.correction_of = s.receipt_id AND {IN_FORCE.format(t='c')})"
+)
+"""A row is current when it is in force and no correction in force replaces it."""
 
 
 class Tx(Protocol):
@@ -52,6 +63,10 @@ class Entry:
     body: dict
     body_sha256: str
     entered_by: str
+    session_id: str | None = None
+    """The caller's session, checked inside the write (None: not checked)."""
+    if_match: str | None = None
+    """The receipt id of the version a correction replaces."""
 
     @property
     def is_correction(self) -> bool:
@@ -74,8 +89,10 @@ RuleCheck = Callable[[Stage, dict, dict[Stage, dict]], list[RuleBroken]]
 class Outcome:
     """What recording a submission did.
 
-    ``kind`` is ``accepted`` (stored now), ``replayed`` (stored before: same receipt),
-    ``conflict`` (409: ``code`` says why) or ``refused`` (422: ``rules`` broken).
+    ``kind`` is ``accepted`` (stored and in force), ``held`` (stored, waiting for HQ review),
+    ``replayed`` (stored before: same receipt), ``conflict`` (409: ``code`` says why),
+    ``precondition`` (412 or 428: ``code`` says which), ``revoked`` (the session was revoked)
+    or ``refused`` (422: ``rules`` broken).
     """
 
     kind: str
@@ -103,14 +120,16 @@ def current_reports(tx: Tx, precinct_id: str) -> dict[Stage, StoredReport]:
     return {Stage(r.receipt.stage): r for r in map(report_from_row, rows)}
 
 
-def corrections(tx: Tx, precinct_id: str) -> dict[Stage, int]:
-    """How many corrections each stage of a precinct has."""
+def corrections(tx: Tx, precinct_id: str) -> dict[Stage, tuple[int, int]]:
+    """Corrections in force and corrections held for review, by stage of a precinct."""
     rows = tx.fetchall(
-        "SELECT stage, COUNT(*) FROM submissions"
-        " WHERE precinct_id = ? AND correction_of IS NOT NULL GROUP BY stage",
+        "SELECT stage, SUM(CASE WHEN review = 'held' THEN 0 ELSE 1 END),"
+        " SUM(CASE WHEN review = 'held' THEN 1 ELSE 0 END) FROM submissions"
+        " WHERE precinct_id = ? AND correction_of IS NOT NULL"
+        " AND (review IS NULL OR review <> 'rejected') GROUP BY stage",
         (precinct_id,),
     )
-    return {Stage(stage): n for stage, n in rows}
+    return {Stage(stage): (int(n), int(h)) for stage, n, h in rows}
 
 
 def final_reports(tx: Tx) -> list[dict]:
@@ -124,27 +143,41 @@ def every_report(tx: Tx) -> list[StoredReport]:
     return [report_from_row(r) for r in tx.fetchall(f"{SELECT} ORDER BY seq")]
 
 
-def record(tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool) -> Outcome:
+def record(
+    tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool, now: float | None = None
+) -> Outcome:
     """Store ``entry`` unless it replays, conflicts with or breaks what is already stored."""
-    # One round trip: the row stored under this key (if any) and the precinct's current rows.
+    if entry.session_id is not None and not session_open(tx, entry.session_id, now or time.time()):
+        return Outcome("revoked")
+    # One round trip: the row this caller stored under this key (if any), and the precinct's
+    # current rows and held corrections.
     rows = tx.fetchall(
-        f"SELECT {', '.join(COLUMNS)}, s.idempotency_key = ?, {CURRENT} FROM submissions s"
-        f" WHERE precinct_id = ? AND (idempotency_key = ? OR {CURRENT})",
-        (entry.idempotency_key, entry.precinct_id, entry.idempotency_key),
+        f"SELECT {', '.join(COLUMNS)}, (s.entered_by = ? AND s.idempotency_key = ?), {CURRENT}"
+        " FROM submissions s WHERE (s.entered_by = ? AND s.idempotency_key = ?)"
+        f" OR (s.precinct_id = ? AND (s.review = 'held' OR {CURRENT}))",
+        (entry.entered_by, entry.idempotency_key) * 2 + (entry.precinct_id,),
     )
-    by_key = [report_from_row(r[:-2]) for r in rows if r[-2]]
-    current = {Stage(r.receipt.stage): r for r in (report_from_row(r[:-2]) for r in rows if r[-1])}
+    reports = [(report_from_row(r[:-2]), r[-2], r[-1]) for r in rows]
+    by_key = [report for report, keyed, _ in reports if keyed]
+    current = {Stage(r.receipt.stage): r for r, _, is_current in reports if is_current}
+    held = {
+        Stage(r.receipt.stage): r
+        for r, _, _ in reports
+        if r.receipt.review == "held" and r.receipt.precinct_id == entry.precinct_id
+    }
     if by_key:
-        earlier = by_key[0]
-        if earlier.receipt.stage == entry.stage and earlier.receipt.body_sha256 == (
-            entry.body_sha256
+        earlier = by_key[0].receipt
+        if (earlier.precinct_id, earlier.stage, earlier.body_sha256) == (
+            entry.precinct_id,
+            entry.stage,
+            entry.body_sha256,
         ):
-            return Outcome("replayed", earlier.receipt)
+            return Outcome("replayed", earlier)
         return Outcome(
             "conflict",
             code="idempotency-key-reused",
-            detail="this Idempotency-Key was used for a different submission",
-            receipt=earlier.receipt,
+            detail="you used this Idempotency-Key for a different submission",
+            receipt=earlier,
         )
     this = current.get(entry.stage)
     if not entry.is_correction and this is not None:
@@ -154,19 +187,18 @@ def record(tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool) -> O
             "conflict",
             code="already-reported",
             detail=f"{entry.stage} is already reported with different numbers;"
-            " send a correction with a reason to change it",
+            " send a correction with a reason (and If-Match) to change it",
             receipt=this.receipt,
         )
-    if entry.is_correction and this is None:
-        return Outcome(
-            "conflict",
-            code="nothing-to-correct",
-            detail=f"{entry.stage} has not been reported yet: send it without correction_reason",
-        )
+    if entry.is_correction:
+        refusal = _correction_refusal(entry, this, held.get(entry.stage))
+        if refusal is not None:
+            return refusal
     others = {stage: r.body for stage, r in current.items() if stage != entry.stage}
     rules = check(entry.stage, entry.body, others)
     if rules and reject_impossible:
         return Outcome("refused", rules=rules)
+    hold = entry.is_correction and Stage.CLOSE in current
     receipt = Receipt(
         receipt_id=uuid.uuid4().hex,
         precinct_id=entry.precinct_id,
@@ -176,7 +208,8 @@ def record(tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool) -> O
         accepted_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         entered_by=entry.entered_by,
         correction_of=this.receipt.receipt_id if entry.is_correction and this else None,
-        flags=[rule.id for rule in rules],
+        flags=[rule.id for rule in rules] + (["held-for-review"] if hold else []),
+        review="held" if hold else None,
     )
     values = receipt.model_dump(mode="json")
     values["flags"] = json.dumps(values["flags"])
@@ -185,34 +218,78 @@ def record(tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool) -> O
         f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
         [values[c] for c in COLUMNS],
     )
+    if hold:
+        log(
+            tx,
+            "correction-held",
+            entry.entered_by,
+            f"{entry.stage} corrected after close: {entry.body.get('correction_reason')}",
+            precinct_id=entry.precinct_id,
+            receipt_id=receipt.receipt_id,
+            open_alert=True,
+        )
+        return Outcome("held", receipt)
     return Outcome("accepted", receipt)
 
 
-def lockout(tx: Tx, precinct_id: str) -> tuple[int, float]:
-    """Wrong PINs in a row, and when the sign-in lockout ends (epoch seconds; 0: not locked)."""
-    row = tx.fetchone(
-        "SELECT failures, locked_until FROM login_failures WHERE precinct_id = ?", (precinct_id,)
+def _correction_refusal(
+    entry: Entry, this: StoredReport | None, held: StoredReport | None
+) -> Outcome | None:
+    """Why a correction may not be stored now (None: it may)."""
+    if this is None:
+        return Outcome(
+            "conflict",
+            code="nothing-to-correct",
+            detail=f"{entry.stage} has not been reported yet: send it without correction_reason",
+        )
+    if entry.if_match is None:
+        return Outcome(
+            "precondition",
+            code="precondition-required",
+            detail="a correction needs If-Match with the receipt_id of the version it replaces",
+            receipt=this.receipt,
+        )
+    if entry.if_match != this.receipt.receipt_id:
+        return Outcome(
+            "precondition",
+            code="precondition-failed",
+            detail=f"the current {entry.stage} is {this.receipt.receipt_id}, not {entry.if_match}:"
+            " someone changed it since you read it",
+            receipt=this.receipt,
+        )
+    if held is not None:
+        return Outcome(
+            "conflict",
+            code="review-pending",
+            detail="an earlier correction of this version waits for HQ review",
+            receipt=held.receipt,
+        )
+    return None
+
+
+def review(tx: Tx, receipt_id: str, approve: bool, actor: str, reason: str) -> Outcome:
+    """HQ's decision on a held correction: in force from now on, or rejected (kept either way)."""
+    row = tx.fetchone(f"{SELECT} WHERE receipt_id = ?", (receipt_id,))
+    if row is None:
+        return Outcome("conflict", code="unknown-receipt", detail=receipt_id)
+    report = report_from_row(row)
+    if report.receipt.review != "held":
+        return Outcome(
+            "conflict",
+            code="not-held",
+            detail=f"{receipt_id} is not waiting for review"
+            f" ({report.receipt.review or 'in force'})",
+            receipt=report.receipt,
+        )
+    decision = "approved" if approve else "rejected"
+    tx.execute("UPDATE submissions SET review = ? WHERE receipt_id = ?", (decision, receipt_id))
+    close_alerts(tx, "correction-held", None, receipt_id)
+    log(
+        tx,
+        f"correction-{decision}",
+        actor,
+        reason,
+        precinct_id=report.receipt.precinct_id,
+        receipt_id=receipt_id,
     )
-    return (row[0], row[1]) if row else (0, 0.0)
-
-
-def bad_pin(tx: Tx, precinct_id: str, now: float, max_failures: int, lockout_s: float) -> float:
-    """Count a wrong PIN; the ``max_failures``-th in a row locks sign-in until the returned time."""
-    (failures,) = tx.fetchone(
-        "INSERT INTO login_failures (precinct_id, failures, locked_until) VALUES (?, 1, 0)"
-        " ON CONFLICT (precinct_id) DO UPDATE SET failures = login_failures.failures + 1"
-        " RETURNING failures",
-        (precinct_id,),
-    )
-    if failures < max_failures:
-        return 0.0
-    tx.execute(
-        "UPDATE login_failures SET failures = 0, locked_until = ? WHERE precinct_id = ?",
-        (now + lockout_s, precinct_id),
-    )
-    return now + lockout_s
-
-
-def good_pin(tx: Tx, precinct_id: str) -> None:
-    """A correct PIN clears the run of failures."""
-    tx.execute("DELETE FROM login_failures WHERE precinct_id = ?", (precinct_id,))
+    return Outcome("accepted", report.receipt.model_copy(update={"review": decision}))

@@ -73,3 +73,11 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(route).observe(time.perf_counter() - started)
+
+
+SLOW_REQUESTS = Counter(
+    "caucus_slow_requests_total", "Connections closed for sending request headers too slowly"
+)
+CONNECTIONS_SHED = Counter(
+    "caucus_connections_shed_total", "Idle connections closed to make room for new ones"
+)

@@ -20,11 +20,12 @@ def _whole(value: object) -> object:
 
 
 Whole = BeforeValidator(_whole)
-GroupName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w .,'()-]+$")]
+GroupName = Annotated[str, Field(min_length=1, max_length=40)]
+"""Checked against the roster's candidate list (look-alikes refused) before anything else."""
 Count = Annotated[int, Field(ge=0, le=100_000), Whole]
 Attendance = Annotated[int, Field(ge=1, le=100_000), Whole]
 PrecinctId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-Reason = Annotated[str, Field(min_length=3, max_length=500)]
+ReasonText = Annotated[str, Field(min_length=3, max_length=500)]
 
 
 class Strict(BaseModel):
@@ -42,21 +43,24 @@ class Stage(StrEnum):
 
 
 class ChairLogin(Strict):
-    """A precinct chair signs in with the PIN from the roster."""
+    """A precinct chair signs in with the code from the roster (``7KQ2M-X9FHD``).
+
+    Case, spaces and dashes do not matter; O, I and L read as 0, 1 and 1.
+    """
 
     precinct_id: PrecinctId
-    pin: Annotated[str, Field(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
+    pin: Annotated[str, Field(min_length=10, max_length=16, pattern=r"^[0-9A-Za-z -]+$")]
 
 
 class OperatorLogin(Strict):
-    """A hotline operator signs in to enter phoned results on behalf of chairs."""
+    """A hotline operator signs in with their own key from the roster's operator file."""
 
-    operator: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w .-]+$")]
-    key: Annotated[str, Field(min_length=8, max_length=200)]
+    operator: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .-]+$")]
+    key: Annotated[str, Field(min_length=8, max_length=64)]
 
 
 class Session(BaseModel):
-    """A short-lived bearer token."""
+    """A bearer token for the night (it names a server-side session that can be revoked)."""
 
     token: str
     role: Literal["chair", "operator"]
@@ -67,7 +71,7 @@ class Session(BaseModel):
 class Submission(Strict):
     """Fields every stage shares: a correction names its reason."""
 
-    correction_reason: Reason | None = None
+    correction_reason: ReasonText | None = None
 
 
 class OpenReport(Submission):
@@ -120,6 +124,8 @@ class Receipt(BaseModel):
     entered_by: str
     correction_of: str | None = None
     flags: list[str] = Field(default_factory=list)
+    review: Literal["held", "approved", "rejected"] | None = None
+    """For a correction after close: held for HQ review, then approved or rejected."""
 
 
 class ExportedReport(Receipt):
@@ -175,12 +181,27 @@ class Results(BaseModel):
     as_of: str
 
 
-class StageReport(BaseModel):
-    """The current version of one stage of one precinct and how many times it was corrected."""
+class PublicVersion(BaseModel):
+    """A stored version as the public sees it: no idempotency key, nobody's name.
 
-    receipt: Receipt
+    ``receipt_id`` is what a correction sends in ``If-Match``.
+    """
+
+    receipt_id: str
+    stage: Stage
+    body_sha256: str
+    accepted_at: str
+    correction_of: str | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
+class StageReport(BaseModel):
+    """The version of one stage in force, its corrections, and corrections awaiting review."""
+
+    receipt: PublicVersion
     body: dict
     corrections: int
+    held_for_review: int = 0
 
 
 class PrecinctStatus(BaseModel):
@@ -191,6 +212,55 @@ class PrecinctStatus(BaseModel):
     stages: dict[str, StageReport]
 
 
+class Candidates(BaseModel):
+    """The preference groups a report may name, exactly as written here."""
+
+    candidates: list[str]
+
+
+class Reason(Strict):
+    """Why HQ or the hotline acted (kept in the HQ log)."""
+
+    reason: ReasonText
+
+
+class ReviewDecision(Strict):
+    """HQ's decision on a correction held for review."""
+
+    decision: Literal["approve", "reject"]
+    reason: ReasonText
+
+
+class NewCode(BaseModel):
+    """A precinct's new sign-in code, shown once: read it to the chair over the phone."""
+
+    precinct_id: str
+    code: str
+    sessions_revoked: int
+
+
+class Unlocked(BaseModel):
+    precinct_id: str
+    was_held: bool
+
+
+class Alert(BaseModel):
+    """An entry of the HQ log; ``open`` alerts wait for someone to act."""
+
+    seq: int
+    at: str
+    kind: str
+    precinct_id: str | None
+    receipt_id: str | None
+    actor: str
+    detail: str
+    open: bool
+
+
+class Alerts(BaseModel):
+    alerts: list[Alert]
+
+
 class Faults(BaseModel):
     """Fault injection in force (rehearsals only)."""
 
@@ -198,6 +268,10 @@ class Faults(BaseModel):
     error_rate: float
     drop_rate: float
     outages: list[str]
+    seed: int | None
+    start: str
+    clock_started: float | None
+    """Epoch seconds the outage windows count from (None: waiting for the first request)."""
     in_outage: bool
 
 
@@ -205,4 +279,6 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     storage: str
     precincts: int
+    test_roster: bool
+    """The roster's codes came from a seed: fine for rehearsals, never for a real night."""
     faults: Faults | None

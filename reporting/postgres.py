@@ -3,7 +3,8 @@
 Each worker writes through one :class:`reporting.writer.GroupCommitWriter` connection: a batch
 of writes commits once with the server's durable default (``synchronous_commit=on``). Writes
 for one precinct take a transaction-scoped advisory lock, so they run one after another across
-workers and hosts; the unique constraints stay as the safety net (a write that still loses a
+workers and hosts (every lock of a batch is taken at its start, in one global order); the
+unique constraints stay as the safety net (a write that still loses a
 race is re-run and then sees the winner's row), so a race never adds a second row.
 """
 
@@ -17,34 +18,11 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from reporting.ledger import Tx
+from reporting.schema import OLDER, schema
 from reporting.storage import Storage, StorageError
 from reporting.writer import GroupCommitWriter
 
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    seq BIGSERIAL PRIMARY KEY,
-    receipt_id TEXT NOT NULL UNIQUE,
-    precinct_id TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    body_sha256 TEXT NOT NULL,
-    accepted_at TEXT NOT NULL,
-    entered_by TEXT NOT NULL,
-    correction_of TEXT UNIQUE REFERENCES submissions (receipt_id),
-    flags TEXT NOT NULL,
-    body TEXT NOT NULL,
-    UNIQUE (precinct_id, idempotency_key)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_original_per_stage
-    ON submissions (precinct_id, stage) WHERE correction_of IS NULL;
-CREATE TABLE IF NOT EXISTS login_failures (
-    precinct_id TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    locked_until DOUBLE PRECISION NOT NULL
-);
-"""
 
 
 class PostgresTx:
@@ -75,7 +53,8 @@ class PostgresStorage(Storage):
             with self._pool.connection() as connection:
                 # Several workers may start at once: serialise creating the schema.
                 connection.execute("SELECT pg_advisory_xact_lock(5)")
-                connection.execute(SCHEMA)
+                connection.execute(schema("postgresql"))
+                connection.execute(OLDER)
         except (psycopg.Error, TimeoutError) as error:
             self._pool.close()
             raise StorageError(f"cannot open PostgreSQL: {error}") from error
@@ -88,8 +67,8 @@ class PostgresStorage(Storage):
             retry_on=(psycopg.errors.UniqueViolation,),
         )
 
-    async def write(self, work: Callable[[PostgresTx], T], serialize_on: str | None = None) -> T:
-        return await self._writer.write(work, serialize_on)
+    async def write(self, work: Callable[[PostgresTx], T], keys: tuple[str, ...] = ()) -> T:
+        return await self._writer.write(work, keys)
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)
@@ -112,6 +91,12 @@ class PostgresStorage(Storage):
         self._pool.close()
 
 
-def _serialise(tx: Tx, key: str) -> None:
-    """Writes with the same key wait for each other, across workers and hosts."""
-    tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+def _serialise(tx: Tx, lock_ids: list[int]) -> None:
+    """Take a batch's locks in ascending order: writes sharing a key wait for each other,
+    across workers and hosts, and no two batches can wait for each other in a cycle."""
+    if lock_ids:
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) WITH ORDINALITY AS l(k, i)"
+            " ORDER BY i",
+            (lock_ids,),
+        )

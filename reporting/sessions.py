@@ -1,49 +1,58 @@
-"""API v1 sign-in: chairs with their PIN (locked out after repeated wrong PINs), operators."""
+"""API v1 sign-in: chairs with their roster code, operators with their own key.
+
+Every attempt is reserved in storage before its code is checked (:mod:`reporting.guard`), so
+limits hold across workers and hosts and attempts sent together cannot get past them.
+"""
 
 from __future__ import annotations
 
-import hmac
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
 from reporting import metrics
 from reporting.auth import Principal
-from reporting.dependencies import Service, ServiceDep, StorageDep
+from reporting.dependencies import ClientDep, Service, ServiceDep, StorageDep
 from reporting.errors import PROBLEM_RESPONSES, ApiError, storage_unavailable
+from reporting.guard import Gate
+from reporting.limits import StrictJsonRoute
 from reporting.models import ChairLogin, OperatorLogin, Session
-from reporting.roster import verify_pin
+from reporting.roster import verify_operator, verify_pin
 from reporting.storage import Storage, StorageError
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 
 @router.post(
     "/sessions",
     status_code=201,
-    responses={423: {"description": "Sign-in locked after repeated wrong PINs"}},
+    responses={
+        423: {"description": "Sign-in held after 100 wrong codes in a row: call the hotline"},
+    },
 )
 async def create_session(
     login: Annotated[ChairLogin | OperatorLogin, Body()],
-    request: Request,
+    client: ClientDep,
     service: ServiceDep,
     storage: StorageDep,
 ) -> Session:
-    """Sign in: a chair with precinct id and PIN, or an operator with the operator key."""
-    client = request.client.host if request.client else "unknown"
-    wait = service.login_limiter.allow(client)
-    if wait:
-        metrics.LOGINS.labels("any", "rate-limited").inc()
-        raise ApiError(
-            429, "rate-limited", "Too many sign-ins", headers={"Retry-After": str(round(wait) or 1)}
-        )
-    if isinstance(login, OperatorLogin):
-        principal = _operator(login, service)
-    else:
-        principal = await _chair(login, service, storage)
+    """Sign in: a chair with precinct id and code, or an operator with their own key.
+
+    Too many attempts from one address are 429; repeated wrong codes for one precinct from one
+    address wait longer each time (429 with Retry-After); 100 wrong codes in a row hold the
+    precinct's sign-in (423) and alert HQ.
+    """
+    try:
+        if isinstance(login, OperatorLogin):
+            principal = await _operator(login, client, service, storage)
+        else:
+            principal = await _chair(login, client, service, storage)
+    except StorageError as error:
+        raise storage_unavailable(error) from error
     token, expires = service.signer.issue(principal)
     metrics.LOGINS.labels(principal.role, "ok").inc()
     return Session(
@@ -54,45 +63,65 @@ async def create_session(
     )
 
 
+async def _operator(
+    login: OperatorLogin, client: str, service: Service, storage: Storage
+) -> Principal:
+    account = f"operator:{login.operator}"
+    _pass(await storage.reserve_sign_in(account, client, service.settings.sign_in_policy, False))
+    if not verify_operator(service.roster, login.operator, login.key):
+        raise _bad_credentials("operator")
+    return await _open_session(
+        Principal("operator", login.operator), account, client, service, storage
+    )
+
+
+async def _chair(login: ChairLogin, client: str, service: Service, storage: Storage) -> Principal:
+    precinct = service.roster.get(login.precinct_id)
+    policy = service.settings.sign_in_policy
+    if precinct is None:  # counts against the client only: no rows for made-up precincts
+        _pass(await storage.reserve_sign_in("unknown-precinct", client, policy, False))
+        raise _bad_credentials("chair")
+    account = f"precinct:{precinct.precinct_id}"
+    gate = await storage.reserve_sign_in(account, client, policy, True)
+    _pass(gate)
+    if not await anyio.to_thread.run_sync(verify_pin, precinct, login.pin, gate.pin_hash):
+        raise _bad_credentials("chair")
+    return await _open_session(
+        Principal("chair", precinct.precinct_id), account, client, service, storage
+    )
+
+
+async def _open_session(
+    principal: Principal, account: str, client: str, service: Service, storage: Storage
+) -> Principal:
+    """The code was right: clear the account's failures and open a session for the night."""
+    session = Principal(principal.role, principal.subject, uuid.uuid4().hex)
+    now = time.time()
+    row = (session.session_id, session.role, session.subject, now, now + service.signer.ttl_s)
+    await storage.signed_in(account, client, row)
+    return session
+
+
+def _pass(gate: Gate) -> None:
+    """Go on if the reservation says go; else the refusal it names."""
+    if gate.kind == "go":
+        return
+    metrics.LOGINS.labels("any", gate.kind).inc()
+    retry = {"Retry-After": str(max(1, round(gate.retry_after_s)))}
+    if gate.kind == "held":
+        raise ApiError(
+            423,
+            "sign-in-held",
+            "Sign-in held after repeated wrong codes",
+            "HQ has been alerted: call the hotline, which can unlock it or read you a new code",
+        )
+    title = {
+        "rate-limited": "Too many sign-ins from your address",
+        "slow-down": "Too many wrong codes for this precinct from your address",
+    }[gate.kind]
+    raise ApiError(429, gate.kind, title, "retry after Retry-After seconds", headers=retry)
+
+
 def _bad_credentials(role: str) -> ApiError:
     metrics.LOGINS.labels(role, "refused").inc()
-    return ApiError(401, "bad-credentials", "Wrong precinct, PIN or key")
-
-
-def _operator(login: OperatorLogin, service: Service) -> Principal:
-    if not hmac.compare_digest(login.key.encode(), service.settings.operator_key.encode()):
-        raise _bad_credentials("operator")
-    return Principal("operator", login.operator)
-
-
-async def _chair(login: ChairLogin, service: Service, storage: Storage) -> Principal:
-    precinct = service.roster.get(login.precinct_id)
-    if precinct is None:
-        raise _bad_credentials("chair")
-    try:
-        failures, locked_until = await storage.lockout(precinct.precinct_id)
-        now = time.time()
-        if locked_until > now:
-            raise _locked(locked_until - now)
-        if not await anyio.to_thread.run_sync(verify_pin, precinct, login.pin):
-            settings = service.settings
-            until = await storage.bad_pin(
-                precinct.precinct_id, now, settings.max_bad_pins, settings.lockout_s
-            )
-            raise _locked(until - now) if until else _bad_credentials("chair")
-        if failures:
-            await storage.good_pin(precinct.precinct_id)
-    except StorageError as error:
-        raise storage_unavailable(error) from error
-    return Principal("chair", precinct.precinct_id)
-
-
-def _locked(seconds: float) -> ApiError:
-    metrics.LOGINS.labels("chair", "locked").inc()
-    return ApiError(
-        423,
-        "locked",
-        "Sign-in locked after repeated wrong PINs",
-        "call the hotline, or retry after Retry-After seconds",
-        headers={"Retry-After": str(max(1, round(seconds)))},
-    )
+    return ApiError(401, "bad-credentials", "Wrong precinct, code or key")

@@ -16,34 +16,11 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from reporting.schema import OLDER, schema
 from reporting.storage import Storage, StorageError
 from reporting.writer import GroupCommitWriter
 
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    seq INTEGER PRIMARY KEY,
-    receipt_id TEXT NOT NULL UNIQUE,
-    precinct_id TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    body_sha256 TEXT NOT NULL,
-    accepted_at TEXT NOT NULL,
-    entered_by TEXT NOT NULL,
-    correction_of TEXT UNIQUE REFERENCES submissions (receipt_id),
-    flags TEXT NOT NULL,
-    body TEXT NOT NULL,
-    UNIQUE (precinct_id, idempotency_key)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_original_per_stage
-    ON submissions (precinct_id, stage) WHERE correction_of IS NULL;
-CREATE TABLE IF NOT EXISTS login_failures (
-    precinct_id TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    locked_until REAL NOT NULL
-);
-"""
 
 
 class SqliteTx:
@@ -71,7 +48,12 @@ class SqliteStorage(Storage):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._connect().executescript(SCHEMA)
+        setup = self._connect()
+        try:
+            setup.executescript(schema("sqlite"))
+            setup.execute(OLDER)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot use {path}: {error} (made by an older version?)") from error
         self._writer = GroupCommitWriter(
             "SQLite", self._connect, SqliteTx, (sqlite3.Error,), begin="BEGIN IMMEDIATE"
         )
@@ -86,7 +68,7 @@ class SqliteStorage(Storage):
             self._connections.append(connection)
         return connection
 
-    async def write(self, work: Callable[[SqliteTx], T], serialize_on: str | None = None) -> T:
+    async def write(self, work: Callable[[SqliteTx], T], keys: tuple[str, ...] = ()) -> T:
         """Queue ``work`` for the writer thread, which serialises every write anyway."""
         return await self._writer.write(work)
 

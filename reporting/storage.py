@@ -1,17 +1,19 @@
 """Storage for reports: one interface, SQLite (embedded default) or PostgreSQL (by URL).
 
-A backend supplies two primitives: ``write`` runs a ledger function in a transaction and
-returns only after it is durably committed; ``read`` runs one on a consistent snapshot. All
-the recording rules live in :mod:`reporting.ledger`.
+A backend supplies two primitives: ``write`` runs a function in a transaction and returns only
+after it is durably committed; ``read`` runs one on a consistent snapshot. The recording rules
+live in :mod:`reporting.ledger`, the sign-in limits in :mod:`reporting.guard`.
 """
 
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from reporting import ledger
+from reporting import guard, ledger
+from reporting.guard import Gate, SignInPolicy
 from reporting.ledger import Entry, Outcome, RuleCheck, StoredReport, Tx
 from reporting.models import Stage
 
@@ -22,16 +24,20 @@ class StorageError(RuntimeError):
     """The database could not be reached or could not commit."""
 
 
+def precinct_key(precinct_id: str) -> str:
+    return f"precinct:{precinct_id}"
+
+
 class Storage(abc.ABC):
-    """Where reports are kept."""
+    """Where reports, sessions and shared limits are kept."""
 
     name: str
 
     @abc.abstractmethod
-    async def write(self, work: Callable[[Tx], T], serialize_on: str | None = None) -> T:
+    async def write(self, work: Callable[[Tx], T], keys: tuple[str, ...] = ()) -> T:
         """Run ``work`` in a transaction; return once it is durably committed.
 
-        Writes with the same ``serialize_on`` key never run concurrently.
+        Writes sharing any of ``keys`` never run concurrently, on any worker or host.
         """
 
     @abc.abstractmethod
@@ -44,11 +50,23 @@ class Storage(abc.ABC):
 
     async def record(self, entry: Entry, check: RuleCheck, reject_impossible: bool) -> Outcome:
         return await self.write(
-            lambda tx: ledger.record(tx, entry, check, reject_impossible), entry.precinct_id
+            lambda tx: ledger.record(tx, entry, check, reject_impossible),
+            (precinct_key(entry.precinct_id),),
+        )
+
+    async def review(self, receipt_id: str, approve: bool, actor: str, reason: str) -> Outcome:
+        row = await self.read(
+            lambda tx: tx.fetchone(
+                "SELECT precinct_id FROM submissions WHERE receipt_id = ?", (receipt_id,)
+            )
+        )
+        keys = (precinct_key(row[0]),) if row else ()
+        return await self.write(
+            lambda tx: ledger.review(tx, receipt_id, approve, actor, reason), keys
         )
 
     async def precinct(self, precinct_id: str) -> tuple[dict[Stage, StoredReport], dict]:
-        """Current version of each stage and corrections per stage."""
+        """Current version of each stage and (in force, held) corrections per stage."""
 
         def work(tx: Tx) -> tuple[dict[Stage, StoredReport], dict]:
             return ledger.current_reports(tx, precinct_id), ledger.corrections(tx, precinct_id)
@@ -64,19 +82,61 @@ class Storage(abc.ABC):
     async def ping(self) -> None:
         await self.read(lambda tx: tx.fetchone("SELECT 1"))
 
-    async def lockout(self, precinct_id: str) -> tuple[int, float]:
-        return await self.read(lambda tx: ledger.lockout(tx, precinct_id))
-
-    async def bad_pin(
-        self, precinct_id: str, now: float, max_failures: int, lockout_s: float
-    ) -> float:
+    async def reserve_sign_in(
+        self, account: str, client: str, policy: SignInPolicy, capped: bool
+    ) -> Gate:
+        """Reserve one sign-in attempt before its code is checked (see :mod:`reporting.guard`)."""
+        now = time.time()
         return await self.write(
-            lambda tx: ledger.bad_pin(tx, precinct_id, now, max_failures, lockout_s),
-            f"sign-in:{precinct_id}",
+            lambda tx: guard.reserve(tx, account, client, now, policy, capped),
+            (f"client:{client}", f"account:{account}"),
         )
 
-    async def good_pin(self, precinct_id: str) -> None:
-        await self.write(lambda tx: ledger.good_pin(tx, precinct_id), f"sign-in:{precinct_id}")
+    async def signed_in(
+        self, account: str, client: str, session: tuple[str, str, str, float, float]
+    ) -> None:
+        await self.write(
+            lambda tx: guard.signed_in(tx, account, client, session), (f"account:{account}",)
+        )
+
+    async def unlock(self, precinct_id: str, actor: str, reason: str) -> bool:
+        return await self.write(
+            lambda tx: guard.unlock(tx, precinct_id, actor, reason),
+            (f"account:precinct:{precinct_id}",),
+        )
+
+    async def reset_code(self, precinct_id: str, pin_hash: str, actor: str, reason: str) -> int:
+        now = time.time()
+        return await self.write(
+            lambda tx: guard.reset_code(tx, precinct_id, pin_hash, now, actor, reason),
+            (f"account:precinct:{precinct_id}",),
+        )
+
+    async def code_hash(self, precinct_id: str) -> str | None:
+        """The precinct's code hash after a reset (None: the roster's)."""
+        row = await self.read(
+            lambda tx: tx.fetchone(
+                "SELECT pin_hash FROM precinct_codes WHERE precinct_id = ?", (precinct_id,)
+            )
+        )
+        return row[0] if row else None
+
+    async def hq_log(self, only_open: bool) -> list[dict]:
+        return await self.read(lambda tx: guard.hq_log(tx, only_open))
+
+    async def fault_clock(self, now: float) -> float:
+        """When the rehearsal fault clock started: the first call anywhere sets it."""
+
+        def work(tx: Tx) -> float:
+            tx.execute(
+                "INSERT INTO fault_clock (name, started) VALUES ('faults', ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (now,),
+            )
+            (started,) = tx.fetchone("SELECT started FROM fault_clock WHERE name = 'faults'")
+            return float(started)
+
+        return await self.write(work, ("fault-clock",))
 
 
 def open_storage(url: str) -> Storage:

@@ -2,14 +2,15 @@
 
 Each write runs in its own savepoint (a failing write is rolled back alone); the batch commits
 once, so one WAL flush makes a whole batch durable; only then is each request answered. With a
-lock function (PostgreSQL, several workers), a batch takes its writes in key order so that two
-workers' batches always lock in the same order and cannot deadlock.
+lock function (PostgreSQL, several workers), a batch first locks every key its writes name, all
+at once and in one global order, so two workers' batches cannot deadlock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import queue
 import threading
 from collections.abc import Callable
@@ -32,7 +33,7 @@ RACE_RETRIES = 3
 @dataclass(frozen=True, slots=True)
 class _Write:
     work: Callable[[Tx], Any]
-    key: str | None
+    keys: tuple[str, ...]
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
 
@@ -47,7 +48,7 @@ class GroupCommitWriter(Generic[C]):
         wrap: Callable[[C], Tx],
         errors: tuple[type[Exception], ...],
         begin: str = "BEGIN",
-        lock: Callable[[Tx, str], None] | None = None,
+        lock: Callable[[Tx, list[int]], None] | None = None,
         retry_on: tuple[type[Exception], ...] = (),
     ) -> None:
         self.name = name
@@ -57,13 +58,13 @@ class GroupCommitWriter(Generic[C]):
         self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
         self._thread.start()
 
-    async def write(self, work: Callable[[Tx], T], key: str | None = None) -> T:
+    async def write(self, work: Callable[[Tx], T], keys: tuple[str, ...] = ()) -> T:
         """Queue ``work``; return its result once its batch is committed."""
         if not self._thread.is_alive():
             raise StorageError(f"the {self.name} writer has stopped")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(_Write(work, key, future, loop))
+        self._queue.put(_Write(work, keys, future, loop))
         return await future
 
     def close(self) -> None:
@@ -85,8 +86,6 @@ class GroupCommitWriter(Generic[C]):
                     self._queue.put(None)  # finish this batch, then stop
                     break
                 batch.append(item)
-            if self._lock is not None:
-                batch.sort(key=lambda w: (w.key is None, w.key or ""))
             try:
                 connection = connection or self._connect()
                 outcomes = self._commit(connection, batch)
@@ -103,6 +102,8 @@ class GroupCommitWriter(Generic[C]):
         tx = self._wrap(connection)
         outcomes: list[tuple[bool, Any]] = []
         connection.execute(self._begin)
+        if self._lock is not None:
+            self._lock(tx, sorted({lock_id(k) for w in batch for k in w.keys}))
         for write in batch:
             outcomes.append(self._attempt(connection, tx, write))
         connection.execute("COMMIT")
@@ -121,8 +122,6 @@ class GroupCommitWriter(Generic[C]):
     def _once(self, connection: Any, tx: Tx, write: _Write) -> tuple[bool, Any]:
         connection.execute("SAVEPOINT item")
         try:
-            if self._lock is not None and write.key is not None:
-                self._lock(tx, write.key)
             result = write.work(tx)
         except Exception as error:  # one bad write must not sink the batch
             connection.execute("ROLLBACK TO SAVEPOINT item")
@@ -135,6 +134,11 @@ class GroupCommitWriter(Generic[C]):
         if connection is not None:
             with contextlib.suppress(*self._errors):
                 connection.close()
+
+
+def lock_id(key: str) -> int:
+    """A signed 64-bit lock number for ``key`` (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), signed=True)
 
 
 def _settle(future: asyncio.Future, outcome: tuple[bool, Any]) -> None:

@@ -30,28 +30,34 @@ if TYPE_CHECKING:
 
 REPORTING_PRECINCTS = 60
 REPORTING_ADMIN_KEY = "test-admin-key"
-REPORTING_OPERATOR_KEY = "test-operator-key"
 CANDIDATES = ("Biden", "Buttigieg", "Klobuchar", "Sanders", "Warren", "Uncommitted")
 
 
 @dataclass(frozen=True)
 class ReportingRoster:
-    """A generated roster file and the chairs' PINs by precinct id."""
+    """A generated (test) roster file, the chairs' codes by precinct id, operators' keys."""
 
     path: Path
     pins: dict[str, str]
     delegates: dict[str, int]
+    operators: dict[str, str]
+
+    def operator_login(self, index: int = 0) -> dict[str, str]:
+        """The sign-in body of the roster's ``index``-th operator."""
+        name = sorted(self.operators)[index]
+        return {"operator": name, "key": self.operators[name]}
 
 
 @pytest.fixture(scope="session")
 def reporting_roster(tmp_path_factory: pytest.TempPathFactory) -> ReportingRoster:
     path = tmp_path_factory.mktemp("roster") / "roster.csv"
-    write_roster(generate(REPORTING_PRECINCTS, seed=2020), path, pin_sheet_path(path))
+    generated = generate(REPORTING_PRECINCTS, seed=2020)
+    write_roster(generated, path, pin_sheet_path(path))
     with pin_sheet_path(path).open(newline="") as file:
         pins = {row["precinct_id"]: row["pin"] for row in csv.DictReader(file)}
     with path.open(newline="") as file:
         delegates = {r["precinct_id"]: int(r["delegates_to_elect"]) for r in csv.DictReader(file)}
-    return ReportingRoster(path, pins, delegates)
+    return ReportingRoster(path, pins, delegates, dict(generated.operators))
 
 
 def reporting_close_body(precinct_id: str, delegates: int, seed: int) -> dict:
@@ -136,8 +142,9 @@ class ReportingServer:
     url: str
     process: subprocess.Popen
     log: Path
+    operator: dict[str, str]
+    """An operator's sign-in body (name and own key)."""
     admin_key: str = REPORTING_ADMIN_KEY
-    operator_key: str = REPORTING_OPERATOR_KEY
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
@@ -153,17 +160,18 @@ class ReportingServer:
 
 
 def _start_server(
-    roster: Path, db_url: str, log: Path, extra: tuple[str, ...], port: int
+    roster: ReportingRoster, db_url: str, log: Path, extra: tuple[str, ...], port: int
 ) -> ReportingServer:
     """Start `caucus serve` and wait (at most 30 s) until /healthz answers."""
     command = [
-        sys.executable, "-m", "caucus.cli", "serve", "--roster", str(roster), "--db", db_url,
+        sys.executable, "-m", "caucus.cli", "serve", "--roster", str(roster.path), "--db", db_url,
         "--port", str(port), "--admin-key", REPORTING_ADMIN_KEY,
-        "--operator-key", REPORTING_OPERATOR_KEY, "--login-rate", "0", "--submit-rate", "0", *extra,
+        "--token-key-file", str(log.with_suffix(".keys")),
+        "--login-rate", "0", "--submit-rate", "0", *extra,
     ]  # fmt: skip
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    server = ReportingServer(f"http://127.0.0.1:{port}", process, log)
+    server = ReportingServer(f"http://127.0.0.1:{port}", process, log, roster.operator_login())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -188,7 +196,7 @@ def reporting_server_factory(
 
     def start(db_url: str, *extra: str, port: int | None = None) -> ReportingServer:
         log = logs / f"serve-{len(servers)}.log"
-        server = _start_server(reporting_roster.path, db_url, log, extra, port or free_port())
+        server = _start_server(reporting_roster, db_url, log, extra, port or free_port())
         servers.append(server)
         return server
 
@@ -224,7 +232,6 @@ def reporting_settings(tmp_path: Path, reporting_roster: ReportingRoster) -> Set
         roster=reporting_roster.path,
         secret="test-secret",
         admin_key=REPORTING_ADMIN_KEY,
-        operator_key=REPORTING_OPERATOR_KEY,
         login_rate=0,
         submit_rate=0,
     )

@@ -52,8 +52,7 @@ def reporting_fuzz_target(tmp_path_factory, reporting_server_factory):
     db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     server = reporting_server_factory(f"sqlite:///{db}")
     with server.client() as client:
-        login = {"operator": "Fuzz", "key": server.operator_key}
-        token = client.post("/api/v1/sessions", json=login).json()["token"]
+        token = client.post("/api/v1/sessions", json=server.operator).json()["token"]
     yield server, token
     server.stop()
 

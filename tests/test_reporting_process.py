@@ -23,7 +23,9 @@ def test_roster_generate_is_seeded(tmp_path):
     def run(name: str) -> tuple[bytes, bytes]:
         out = tmp_path / f"{name}.csv"
         command = [sys.executable, "-m", "caucus.cli", "roster", "generate", "--precincts", "25"]
-        subprocess.run([*command, "--seed", "9", "--out", str(out)], check=True, timeout=60)
+        subprocess.run(
+            [*command, "--seed", "9", "--test-roster", "--out", str(out)], check=True, timeout=60
+        )
         return out.read_bytes(), (tmp_path / f"{name}-pins.csv").read_bytes()
 
     first, again = run("a"), run("b")
@@ -31,7 +33,8 @@ def test_roster_generate_is_seeded(tmp_path):
     roster = load_roster(tmp_path / "a.csv")
     assert len(roster) == 25 and b"scrypt$" in first[0]
     pins = [line.split(",")[-1] for line in first[1].decode().splitlines()[1:]]
-    assert all(len(pin) == 6 and pin not in first[0].decode() for pin in pins)
+    assert all(len(pin) == 11 and pin not in first[0].decode() for pin in pins)
+    assert roster.test_roster and first[0].decode().count(",seed\r\n") == 25
 
 
 def test_the_cli_imports_no_web_framework():
@@ -42,8 +45,8 @@ def test_the_cli_imports_no_web_framework():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def operator_token(client: httpx.Client, key: str) -> dict[str, str]:
-    response = client.post("/api/v1/sessions", json={"operator": "Burst", "key": key})
+def operator_token(client: httpx.Client, login: dict[str, str]) -> dict[str, str]:
+    response = client.post("/api/v1/sessions", json=login)
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
@@ -84,7 +87,7 @@ def test_every_2xx_survives_sigkill(
     done = threading.Event()
     lock = threading.Lock()
     with server.client() as client:
-        auth = operator_token(client, server.operator_key)
+        auth = operator_token(client, server.operator)
 
         def send(submission: tuple[str, str, dict, str]) -> None:
             precinct, stage, body, key = submission
@@ -123,7 +126,7 @@ def test_every_2xx_survives_sigkill(
         assert len({(r["precinct_id"], r["stage"]) for r in rows}) == len(rows)  # ... once
 
         # The chairs retry everything with the same keys: nothing is lost or doubled.
-        auth = operator_token(client, restarted.operator_key)
+        auth = operator_token(client, restarted.operator)
         for precinct, stage, body, key in submissions:
             response = client.post(
                 f"/api/v1/precincts/{precinct}/{stage}",
@@ -146,7 +149,7 @@ def test_two_clients_racing_on_one_precinct_make_one_report(
     precincts = sorted(reporting_roster.delegates)[:12]
     outcomes: list[tuple[int, int]] = []
     with server.client() as a, server.client() as b:
-        auth = operator_token(a, server.operator_key)
+        auth = operator_token(a, server.operator)
         for i, precinct in enumerate(precincts):
             close = reporting_close(precinct, reporting_roster.delegates[precinct], seed=i)
             # Even rounds: different numbers (one wins, one 409); odd: same numbers (a replay).
@@ -186,7 +189,7 @@ def test_results_page_in_a_headless_browser(
 ):
     server = reporting_serve(f"sqlite:///{tmp_path / 'page.db'}")
     with server.client() as client:
-        auth = operator_token(client, server.operator_key)
+        auth = operator_token(client, server.operator)
         for i, precinct in enumerate(sorted(reporting_roster.delegates)[:15]):
             body = reporting_close(precinct, reporting_roster.delegates[precinct], seed=i)
             response = client.post(

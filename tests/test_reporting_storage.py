@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporting.app import create_app
+from reporting.guard import SignInPolicy
 from reporting.ledger import Entry, canonical_json
 from reporting.models import Stage
 from reporting.roster import load_roster
@@ -19,8 +20,9 @@ from reporting.stages import check_stage
 from reporting.storage import Storage, open_storage
 
 
-def entry(precinct: str, stage: Stage, body: dict, key: str) -> Entry:
+def entry(precinct: str, stage: Stage, body: dict, key: str, if_match: str | None = None) -> Entry:
     return Entry(
+        if_match=if_match,
         precinct_id=precinct,
         stage=stage,
         idempotency_key=key,
@@ -58,13 +60,15 @@ def test_record_replay_conflict_correct(storage, check):
     (conflict,) = record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 41}, "k2"))
     assert conflict.kind == "conflict" and conflict.code == "already-reported"
     body = {"attendance": 41, "correction_reason": "recount of sign-in sheet"}
-    (corrected,) = record(storage, check, entry("P0001", Stage.OPEN, body, "k3"))
+    (corrected,) = record(
+        storage, check, entry("P0001", Stage.OPEN, body, "k3", accepted.receipt.receipt_id)
+    )
     assert corrected.kind == "accepted"
     assert corrected.receipt.correction_of == accepted.receipt.receipt_id
     rows = asyncio.run(storage.every_report())
     assert [r.body["attendance"] for r in rows] == [40, 41]
     current, corrections = asyncio.run(storage.precinct("P0001"))
-    assert current[Stage.OPEN].body["attendance"] == 41 and corrections == {Stage.OPEN: 1}
+    assert current[Stage.OPEN].body["attendance"] == 41 and corrections == {Stage.OPEN: (1, 0)}
 
 
 def test_refused_results_are_not_stored(storage, check):
@@ -92,34 +96,52 @@ def test_concurrent_identical_reports_store_one(storage, check):
 
 
 def test_concurrent_corrections_of_one_version_store_one(storage, check):
-    record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 30}, "orig"))
+    (original,) = record(storage, check, entry("P0001", Stage.OPEN, {"attendance": 30}, "orig"))
     entries = [
-        entry("P0001", Stage.OPEN, {"attendance": 31 + i, "correction_reason": "fix"}, f"fix-{i}")
+        entry(
+            "P0001",
+            Stage.OPEN,
+            {"attendance": 31 + i, "correction_reason": "fix"},
+            f"fix-{i}",
+            if_match=original.receipt.receipt_id,
+        )
         for i in range(10)
     ]
     outcomes = record(storage, check, *entries)
-    # Each correction is applied in turn to the then-current version: a chain, never a fork.
+    # All ten name the same version: one wins, the others lose the race with 412 (no lost update).
+    assert sorted(o.code or o.kind for o in outcomes) == ["accepted"] + ["precondition-failed"] * 9
     rows = asyncio.run(storage.every_report())
-    corrected = [r.receipt.correction_of for r in rows if r.receipt.correction_of]
-    assert len(corrected) == len(set(corrected)) == sum(o.kind == "accepted" for o in outcomes)
+    assert len(rows) == 2 and rows[1].receipt.correction_of == original.receipt.receipt_id
 
 
 def test_final_reports_use_the_current_version(storage, check, reporting_close, reporting_roster):
     body = reporting_close("P0001", reporting_roster.delegates["P0001"], seed=3)
-    record(storage, check, entry("P0001", Stage.CLOSE, body, "c1"))
+    (closed,) = record(storage, check, entry("P0001", Stage.CLOSE, body, "c1"))
     fixed = {**body, "correction_reason": "typo in sheet"}
-    record(storage, check, entry("P0001", Stage.CLOSE, fixed, "c2"))
+    (held,) = record(
+        storage, check, entry("P0001", Stage.CLOSE, fixed, "c2", closed.receipt.receipt_id)
+    )
+    assert held.kind == "held"  # after close: held for HQ review, out of the totals
+    assert asyncio.run(storage.final_reports()) == [body]
+    approved = asyncio.run(storage.review(held.receipt.receipt_id, True, "admin", "worksheet seen"))
+    assert approved.receipt.review == "approved"
     assert asyncio.run(storage.final_reports()) == [fixed]
 
 
-def test_bad_pins_lock_out(storage):
-    for _ in range(2):
-        assert asyncio.run(storage.bad_pin("P0007", 1000.0, 3, 60)) == 0.0
-    assert asyncio.run(storage.lockout("P0007")) == (2, 0.0)
-    assert asyncio.run(storage.bad_pin("P0007", 1000.0, 3, 60)) == 1060.0
-    assert asyncio.run(storage.lockout("P0007")) == (0, 1060.0)
-    asyncio.run(storage.good_pin("P0007"))
-    assert asyncio.run(storage.lockout("P0007")) == (0, 0.0)
+def test_sign_in_reservations_slow_a_client_and_cap_a_precinct(storage):
+    policy = SignInPolicy(rate=0, free=2, cap=5)
+    reserve = lambda client: (
+        asyncio.run(  # noqa: E731
+            storage.reserve_sign_in("precinct:P0007", client, policy, True)
+        ).kind
+    )
+    assert [reserve("10.0.0.1") for _ in range(3)] == ["go", "go", "slow-down"]
+    assert [reserve(f"10.0.1.{i}") for i in range(4)] == ["go", "go", "go", "held"]
+    log = asyncio.run(storage.hq_log(True))
+    assert [(a["kind"], a["precinct_id"]) for a in log] == [("sign-in-held", "P0007")]
+    assert asyncio.run(storage.unlock("P0007", "operator:Hotline 01", "chair called")) is True
+    assert asyncio.run(storage.hq_log(True)) == []
+    assert reserve("10.0.2.1") == "go"
 
 
 def test_the_api_on_each_database(reporting_settings, reporting_db_url, reporting_roster):
@@ -143,16 +165,16 @@ def test_postgres_is_used_when_installed(reporting_postgres):
 
 
 def test_postgres_connections_cut_mid_run_are_503_then_recover(
-    reporting_settings, reporting_postgres, reporting_postgres_db
+    reporting_settings, reporting_postgres, reporting_postgres_db, reporting_roster
 ):
     import psycopg
 
     settings = reporting_settings.model_copy(update={"db_url": reporting_postgres_db})
     database = reporting_postgres_db.rsplit("/", 1)[1]
     with TestClient(create_app(settings)) as client:
-        operator = client.post(
-            "/api/v1/sessions", json={"operator": "Ops", "key": settings.operator_key}
-        ).json()["token"]
+        operator = client.post("/api/v1/sessions", json=reporting_roster.operator_login()).json()[
+            "token"
+        ]
 
         def open_(precinct: str) -> int:
             headers = {"Authorization": f"Bearer {operator}", "Idempotency-Key": f"cut-{precinct}"}
@@ -182,9 +204,11 @@ SUBMISSION = st.tuples(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(SUBMISSION, max_size=25))
 def test_the_ledger_matches_a_reference_model(submissions):
-    """Any sequence of submissions: outcomes as the rules say, one current version per stage."""
-    by_key: dict[tuple[str, str], tuple[Stage, str, str]] = {}
+    """Any sequence of submissions: outcomes as the rules say, one current version per stage;
+    after close a correction is held (stored, not current) and blocks further corrections."""
+    by_key: dict[tuple[str, str], tuple[str, Stage, str, str]] = {}
     current: dict[tuple[str, Stage], tuple[str, str]] = {}
+    held: set[tuple[str, Stage]] = set()
     accepted = 0
     with tempfile.TemporaryDirectory() as tmp:
         storage = open_storage(f"sqlite:///{tmp}/model.db")
@@ -193,12 +217,12 @@ def test_the_ledger_matches_a_reference_model(submissions):
                 body = {"attendance": attendance}
                 if correcting:
                     body["correction_reason"] = "fixed"
-                submitted = entry(precinct, stage, body, key)
-                (outcome,) = record(storage, lambda *_: [], submitted)
-                known = by_key.get((precinct, key))
                 now = current.get((precinct, stage))
+                submitted = entry(precinct, stage, body, key, now[1] if now else None)
+                (outcome,) = record(storage, lambda *_: [], submitted)
+                known = by_key.get((precinct, key))  # the caller here is the precinct's chair
                 if known is not None:
-                    same = known[:2] == (stage, submitted.body_sha256)
+                    same = known[:3] == (precinct, stage, submitted.body_sha256)
                     assert outcome.kind == ("replayed" if same else "conflict")
                 elif not correcting and now is not None:
                     same = now[0] == submitted.body_sha256
@@ -206,13 +230,19 @@ def test_the_ledger_matches_a_reference_model(submissions):
                     assert outcome.receipt.receipt_id == now[1]
                 elif correcting and now is None:
                     assert (outcome.kind, outcome.code) == ("conflict", "nothing-to-correct")
+                elif correcting and (precinct, stage) in held:
+                    assert (outcome.kind, outcome.code) == ("conflict", "review-pending")
                 else:
-                    assert outcome.kind == "accepted"
+                    holds = correcting and (precinct, Stage.CLOSE) in current
+                    assert outcome.kind == ("held" if holds else "accepted")
                     assert outcome.receipt.correction_of == (now[1] if now else None)
                     accepted += 1
                     receipt_id = outcome.receipt.receipt_id
-                    by_key[(precinct, key)] = (stage, submitted.body_sha256, receipt_id)
-                    current[(precinct, stage)] = (submitted.body_sha256, receipt_id)
+                    by_key[(precinct, key)] = (precinct, stage, submitted.body_sha256, receipt_id)
+                    if holds:
+                        held.add((precinct, stage))
+                    else:
+                        current[(precinct, stage)] = (submitted.body_sha256, receipt_id)
             rows = asyncio.run(storage.every_report())
         finally:
             storage.close()
