@@ -49,6 +49,10 @@ async def hotline_or_hq(credentials: Credentials, service: ServiceDep) -> str:
 
 
 Actor = Annotated[str, Depends(hotline_or_hq)]
+HOTLINE_RESPONSES: dict[int | str, dict] = {
+    403: {"description": "A chair's token: only the hotline and HQ may do this"},
+    404: {"description": "No such precinct on the roster"},
+}
 
 
 def _precinct(service: ServiceDep, precinct_id: str) -> None:
@@ -68,7 +72,7 @@ async def alerts(
     return Alerts(alerts=[Alert(**row) for row in rows])
 
 
-@router.post("/precincts/{precinct_id}/unlock")
+@router.post("/precincts/{precinct_id}/unlock", responses=HOTLINE_RESPONSES)
 async def unlock(
     precinct_id: PrecinctPath, body: Reason, actor: Actor, service: ServiceDep, storage: StorageDep
 ) -> Unlocked:
@@ -81,7 +85,7 @@ async def unlock(
     return Unlocked(precinct_id=precinct_id, was_held=was_held)
 
 
-@router.post("/precincts/{precinct_id}/code", status_code=201)
+@router.post("/precincts/{precinct_id}/code", status_code=201, responses=HOTLINE_RESPONSES)
 async def reset_code(
     precinct_id: PrecinctPath, body: Reason, actor: Actor, service: ServiceDep, storage: StorageDep
 ) -> NewCode:
