@@ -54,9 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --host: admin key for the audit export (env CAUCUS_ADMIN_KEY)",
     )
     p.add_argument(
-        "--operator-key",
-        default=os.environ.get("CAUCUS_OPERATOR_KEY", ""),
-        help="with --host: hotline operators' key (env CAUCUS_OPERATOR_KEY)",
+        "--operator-sheet",
+        type=Path,
+        help="with --host: hotline operators' own keys (CSV operator,key)",
     )
     faults = p.add_argument_group("fault drill (with --serve; passed to caucus serve)")
     faults.add_argument(
@@ -123,7 +123,7 @@ def run_loadtest(args: argparse.Namespace) -> int:
         host=args.host,
         pin_sheet=args.pin_sheet,
         admin_key=args.admin_key,
-        operator_key=args.operator_key,
+        operator_sheet=args.operator_sheet,
         serve_flags=serve_flags(args, planned_s(args)) if args.serve else None,
         precincts=args.precincts,
     )

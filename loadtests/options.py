@@ -27,11 +27,9 @@ def add_options(parser: LocustArgumentParser) -> None:
     )
     parser.add_argument("--receipts", default="loadtest-receipts", help="folder for receipt logs")
     parser.add_argument(
-        "--operator-key",
+        "--operator-sheet",
         default="",
-        env_var="LOCUST_OPERATOR_KEY",
-        is_secret=True,
-        help="hotline operators' sign-in key (or env LOCUST_OPERATOR_KEY)",
+        help="hotline operators' own keys: CSV with operator,key (roster-operator-keys.csv)",
     )
     parser.add_argument(
         "--hotline-share", type=float, default=HOTLINE_SHARE, help="share of precincts phoned in"

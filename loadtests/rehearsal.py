@@ -27,7 +27,7 @@ class Target:
     host: str | None
     pin_sheet: Path | None
     admin_key: str | None
-    operator_key: str
+    operator_sheet: Path | None
     serve_flags: list[str] | None
     precincts: int
 
@@ -47,6 +47,7 @@ def night_options(
 ) -> list[str]:
     return [
         "--pin-sheet", str(service.pin_sheet), "--scenario", str(args.scenario),
+        *(["--operator-sheet", str(service.operator_sheet)] if service.operator_sheet else []),
         "--compress", str(args.compress), "--night-hours", str(args.night_hours),
         "--seed", str(args.seed), "--receipts", str(out / "receipts"),
         "--wrong-share", str(args.wrong_share),
@@ -74,7 +75,6 @@ def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out
             run_time=args.run_time,
             workers=args.workers,
             planned_s=planned_s(args),
-            operator_key=service.operator_key,
         )
         try:
             code = run_locust(plan)

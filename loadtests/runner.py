@@ -7,7 +7,6 @@ anyway, and the CSV and HTML reports come out exactly as plain Locust writes the
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,8 +36,6 @@ class LocustPlan:
     workers: int
     planned_s: float
     """Wall seconds the shape plays (or the run time), to bound the run."""
-    operator_key: str
-    """Passed in the environment (LOCUST_OPERATOR_KEY), never on a command line."""
 
     @property
     def csv_prefix(self) -> Path:
@@ -78,17 +75,16 @@ def run_locust(plan: LocustPlan) -> int:
     plan.out.mkdir(parents=True, exist_ok=True)
     port = free_port() if plan.workers else None
     processes: list[subprocess.Popen] = []
-    env = {**os.environ, "LOCUST_OPERATOR_KEY": plan.operator_key}
     with (plan.out / "locust.log").open("ab") as log:
         try:
             master = subprocess.Popen(
-                master_command(plan, port), stdout=log, stderr=subprocess.STDOUT, env=env
+                master_command(plan, port), stdout=log, stderr=subprocess.STDOUT
             )
             processes.append(master)
             if port is not None:
                 processes += [
                     subprocess.Popen(
-                        worker_command(plan, port), stdout=log, stderr=subprocess.STDOUT, env=env
+                        worker_command(plan, port), stdout=log, stderr=subprocess.STDOUT
                     )
                     for _ in range(plan.workers)
                 ]

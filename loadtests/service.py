@@ -30,7 +30,8 @@ class ReferenceService:
     url: str
     pin_sheet: Path
     admin_key: str
-    operator_key: str
+    operator_sheet: Path
+    """The operators' own keys (``roster-operator-keys.csv``)."""
 
 
 def free_port() -> int:
@@ -53,19 +54,21 @@ def reference_service(
     subprocess.run(
         caucus_command(
             "roster", "generate", "--precincts", str(precincts), "--seed", str(seed),
-            "--out", str(roster),
+            "--test-roster", "--operators", "32", "--out", str(roster),
         ),
         check=True, capture_output=True, timeout=ROSTER_TIMEOUT_S,
     )  # fmt: skip
     database = folder / "results.db"
     for stale in folder.glob("results.db*"):
         stale.unlink()
-    admin_key, operator_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    admin_key = secrets.token_urlsafe(24)
     port = free_port()
     command = caucus_command(
         "serve", "--roster", str(roster), "--db", f"sqlite:///{database}",
         "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning",
+        "--log-level", "warning", "--token-key-file", str(folder / "token.keys"),
+        # Locust plays the reverse proxy: each user's X-Forwarded-For is its own device.
+        "--trusted-proxies", "127.0.0.1/32",
         *serve_flags,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -74,11 +77,13 @@ def reference_service(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "CAUCUS_ADMIN_KEY": admin_key, "CAUCUS_OPERATOR_KEY": operator_key},
+            env={**os.environ, "CAUCUS_ADMIN_KEY": admin_key},
         )
     try:
         _wait_healthy(url, process)
-        yield ReferenceService(url, folder / "roster-pins.csv", admin_key, operator_key)
+        yield ReferenceService(
+            url, folder / "roster-pins.csv", admin_key, folder / "roster-operator-keys.csv"
+        )
     finally:
         stop(process)
 

@@ -1,12 +1,14 @@
 """Caucus-night people as Locust users: chairs, watchers, prank bots and hotline operators.
 
 Each user sends ``X-Forwarded-For`` with an address of its own, as if it came from its own
-device (the reference service trusts the header from loopback, as uvicorn does by default).
+device (``caucus loadtest --serve`` starts the reference service trusting the header from
+loopback: Locust plays the reverse proxy).
 Hostile requests are named ``prank: ...`` so the verdict can keep them apart.
 """
 
 from __future__ import annotations
 
+import csv
 import itertools
 import random
 import re
@@ -32,6 +34,16 @@ RECONNECT_AFTER_S = 4.0
 keep-alive connections (uvicorn after 5 s); reusing one as it closes gets a reset that
 browsers retry silently, so the stats would measure that race instead of the service."""
 _serial = itertools.count()
+
+
+def operator_login(sheet: str, serial: int) -> dict[str, str]:
+    """The sign-in of one of the operators on the sheet, picked by the user's serial number."""
+    if not sheet:
+        return {"operator": "no-operator-sheet", "key": "--operator-sheet-missing"}
+    with open(sheet, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    row = rows[serial % len(rows)]
+    return {"operator": row["operator"], "key": row["key"]}
 
 
 def night_of(user: HttpUser) -> Night:
@@ -282,20 +294,25 @@ class PrankBot(HttpUser):
             else:
                 response.failure(f"hostile request answered {response.status_code}")
 
+    def _code(self) -> str:
+        """A guess shaped like a roster code (ten characters of Crockford's base 32)."""
+        code = "".join(self.rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(10))
+        return f"{code[:5]}-{code[5:]}"
+
     def _precinct(self) -> str:
         slots = night_of(self).plan.slots
         return self.rng.choice(slots).precinct_id if slots else "P0001"
 
     @task(3)
     def guess_pin(self) -> None:
-        login = {"precinct_id": self._precinct(), "pin": f"{self.rng.randrange(10**6):06d}"}
+        login = {"precinct_id": self._precinct(), "pin": self._code()}
         self._hostile("wrong PIN", f"{API}/sessions", json=login, headers=self.headers)
 
     @task(2)
     def unknown_precinct(self) -> None:
         login = {
             "precinct_id": f"X{self.rng.randrange(10**4)}",
-            "pin": self.fake.numerify("######"),
+            "pin": self._code(),
         }
         self._hostile("unknown precinct", f"{API}/sessions", json=login, headers=self.headers)
 
@@ -321,12 +338,12 @@ class PrankBot(HttpUser):
     def login_flood(self) -> None:
         """A burst of sign-ins from one host: the per-client rate limit must answer 429."""
         for _ in range(10):
-            login = {"precinct_id": f"X{self.rng.randrange(10**4)}", "pin": "000000"}
+            login = {"precinct_id": f"X{self.rng.randrange(10**4)}", "pin": "00000-00000"}
             self._hostile("login flood", f"{API}/sessions", json=login, headers=self.headers)
 
 
 class HotlineOperator(HttpUser):
-    """Enters phoned results on behalf of chairs, signed in with the operator credential."""
+    """Enters phoned results on behalf of chairs, signed in with their own key."""
 
     weight = 1
     wait_time = constant(0)
@@ -336,13 +353,13 @@ class HotlineOperator(HttpUser):
         self.rng = user_rng(self, serial)
         fake = Faker()
         fake.seed_instance(self.rng.randrange(2**32))
-        self.name = re.sub(r"[^\w .-]", "", fake.name())[:40] or f"operator {serial}"
+        self.serial = serial
         self.headers = {"X-Forwarded-For": f"10.255.0.{serial % 250 + 1}"}
         self.signed_in = False
 
     def _sign_in(self) -> bool:
         options = self.environment.parsed_options
-        login = {"operator": self.name, "key": options.operator_key}
+        login = operator_login(options.operator_sheet, self.serial)
         signed = sign_in(self, login, f"POST {API}/sessions (operator)", self.headers, 3, self.rng)
         if signed.kind == "ok" and signed.data:
             self.headers["Authorization"] = f"Bearer {signed.data['token']}"

@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--login-rate", type=float, default=5.0, help="sign-ins/s per client IP (0: no limit)"
     )
     serve.add_argument(
+        "--precinct-failure-cap",
+        type=int,
+        default=100,
+        help="wrong codes in a row that hold a precinct's sign-in and alert HQ (at most 100)",
+    )
+    serve.add_argument(
         "--header-timeout",
         type=float,
         default=10.0,
@@ -193,6 +199,7 @@ def run_serve(args: argparse.Namespace) -> int:
             roster=args.roster.resolve(),
             reject_impossible=not args.flag_impossible,
             login_rate=args.login_rate,
+            precinct_failure_cap=args.precinct_failure_cap,
             submit_rate=args.submit_rate,
             token_ttl_s=round(args.session_hours * 3600),
             trusted_proxies=[c for c in args.trusted_proxies.split(",") if c.strip()],

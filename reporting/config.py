@@ -33,8 +33,8 @@ class Settings(BaseModel):
     login_rate: float = 5.0
     login_burst: int = 20
     failures_free: int = 3
-    failure_half_life_s: float = 900.0
-    max_delay_s: float = 900.0
+    failure_half_life_s: float = 3600.0
+    max_delay_s: float = 3600.0
     precinct_failure_cap: int = Field(default=100, ge=1, le=100)
     submit_rate: float = 5.0
     submit_burst: int = 20

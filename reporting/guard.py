@@ -33,8 +33,8 @@ class SignInPolicy:
     rate: float = 5.0
     burst: int = 20
     free: int = 3
-    max_delay_s: float = 900.0
-    half_life_s: float = 900.0
+    max_delay_s: float = 3600.0
+    half_life_s: float = 3600.0
     cap: int = 100
 
 

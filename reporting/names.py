@@ -5,7 +5,7 @@ like one that is (another script's letters, invisible joiners, other case or wid
 stray spaces) is named in the refusal: its *skeleton* matches a candidate's. The skeleton
 follows UTS #39 section 4: NFKC, then each character replaced by the prototype of its
 confusable set (from the Unicode confusables data that ``confusable_homoglyphs`` ships), with
-case folded, marks and invisible characters dropped, and spaces ignored.
+marks and invisible characters dropped, spaces ignored, and case folded.
 """
 
 from __future__ import annotations
@@ -19,25 +19,36 @@ from importlib.resources import files
 
 @cache
 def _prototypes() -> dict[str, str]:
-    """Character → the one character standing for its confusable set (ASCII when there is one)."""
+    """Character → the one character standing for its confusable set (ASCII when there is one).
+
+    The data lists pairs that look alike; a set is everything joined by such pairs.
+    """
     data = json.loads(files("confusable_homoglyphs").joinpath("confusables.json").read_text())
-    prototypes: dict[str, str] = {}
+    parent: dict[str, str] = {}
+
+    def root(c: str) -> str:
+        while parent.get(c, c) != c:
+            parent[c] = parent.get(parent[c], parent[c])
+            c = parent[c]
+        return c
+
     for char, homoglyphs in data.items():
-        members = [char, *(h["c"] for h in homoglyphs if len(h["c"]) == 1)]
-        prototypes[char] = min(members, key=lambda c: (not c.isascii(), c))
-    return prototypes
+        for other in (h["c"] for h in homoglyphs if len(h["c"]) == 1):
+            a, b = sorted((root(char), root(other)), key=lambda c: (not c.isascii(), c))
+            parent[b] = a
+    return {c: root(c) for c in parent}
 
 
 def skeleton(name: str) -> str:
     """What ``name`` looks like: equal skeletons are names a reader cannot tell apart."""
     prototypes = _prototypes()
-    folded = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", name).casefold())
+    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", name))
     kept = (
         prototypes.get(c, c)
-        for c in folded
+        for c in decomposed
         if not unicodedata.category(c).startswith(("M", "C", "Z")) and not c.isspace()
     )
-    return unicodedata.normalize("NFC", "".join(kept)).casefold()
+    return "".join(prototypes.get(c, c) for c in "".join(kept).casefold())
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ def test_web_ui_swarm_reports_to_the_reference_service(tmp_path: Path) -> None:
         command = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.url,
             "--web-host", "127.0.0.1", "--web-port", str(port), "--pin-sheet",
-            str(service.pin_sheet), "--operator-key", service.operator_key,
+            str(service.pin_sheet), "--operator-sheet", str(service.operator_sheet),
             "--receipts", str(tmp_path / "receipts"), "--compress", "3600",
         ]  # fmt: skip
         ui = f"http://127.0.0.1:{port}"

@@ -130,11 +130,10 @@ def test_final_reports_use_the_current_version(storage, check, reporting_close, 
 
 def test_sign_in_reservations_slow_a_client_and_cap_a_precinct(storage):
     policy = SignInPolicy(rate=0, free=2, cap=5)
-    reserve = lambda client: (
-        asyncio.run(  # noqa: E731
-            storage.reserve_sign_in("precinct:P0007", client, policy, True)
-        ).kind
-    )
+
+    def reserve(client):
+        return asyncio.run(storage.reserve_sign_in("precinct:P0007", client, policy, True)).kind
+
     assert [reserve("10.0.0.1") for _ in range(3)] == ["go", "go", "slow-down"]
     assert [reserve(f"10.0.1.{i}") for i in range(4)] == ["go", "go", "go", "held"]
     log = asyncio.run(storage.hq_log(True))
