@@ -1,7 +1,9 @@
-"""Throughput and latency of `caucus serve`: durable submissions and results reads.
+"""Throughput and latency of `caucus serve`: sign-ins, durable submissions and results reads.
 
 For SQLite with 1 worker and PostgreSQL with 2 workers, prints requests per second with p50
-and p99 latency for: a trivial endpoint of the same server (GET /livez, the ceiling), accepted
+and p99 latency, and the ratio to the trivial endpoint measured on the same server in the same
+run, for: a trivial endpoint (GET /livez, the ceiling), chairs' sign-ins (each reserved in the
+database, the code checked with scrypt at the roster's cost, a session stored), accepted
 submissions (every one a new report, committed before its 201), and statewide results reads.
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio in this process: it
 shares the machine's cores with the server, so the figures are a floor for the service alone.
@@ -34,12 +36,9 @@ from pathlib import Path
 from caucus.checks import check_precinct
 from caucus.results import GroupResult, PrecinctResult
 from caucus.rules import allocate_delegates
-from reporting.roster import generate, pin_sheet_path, write_roster
+from reporting.roster import GeneratedRoster, generate, pin_sheet_path, write_roster
 from reporting.throwaway_postgres import free_port, throwaway_postgres
 
-BENCH_COST = (1024, 8, 1)
-"""Cheaper PIN hashing for the benchmark roster: sign-ins are not what is measured."""
-OPERATOR_KEY = "bench-operator-key"
 LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
 
@@ -49,8 +48,9 @@ def serve(roster: Path, db_url: str, workers: int, log: Path) -> Iterator[int]:
     port = free_port()
     command = [
         sys.executable, "-m", "caucus.cli", "serve", "--roster", str(roster), "--db", db_url,
-        "--port", str(port), "--workers", str(workers), "--operator-key", OPERATOR_KEY,
-        "--login-rate", "0", "--submit-rate", "0", "--log-level", "warning",
+        "--port", str(port), "--workers", str(workers),
+        "--token-key-file", str(log.with_suffix(".keys")), "--login-rate", "0",
+        "--submit-rate", "0", "--log-level", "warning",
     ]  # fmt: skip
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -144,20 +144,26 @@ async def fire(port: int, requests: list[bytes], connections: int, limit_s: floa
     return {"elapsed": time.perf_counter() - started, "latencies": latencies, "statuses": statuses}
 
 
-def report(label: str, run: dict, counted: tuple[int, ...]) -> None:
+def report(label: str, run: dict, counted: tuple[int, ...], ceiling: float | None) -> float:
+    """Print one line; the rate of ``counted`` statuses (per second)."""
     latencies = sorted(run["latencies"])
     done = sum(run["statuses"][s] for s in counted)
+    rate = done / run["elapsed"]
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
     others = {s: n for s, n in run["statuses"].items() if s not in counted}
+    ratio = f"{rate / ceiling:5.2f}x" if ceiling else "  1.00x"
     print(
-        f"  {label:<34} {done / run['elapsed']:>8,.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+        f"  {label:<34} {rate:>8,.0f}/s {ratio}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
         f"  ({done:,} in {run['elapsed']:.1f} s{f', other statuses {others}' if others else ''})"
     )
+    return rate
 
 
-def bench(port: int, roster: dict[str, int], args: argparse.Namespace) -> None:
-    login = json.dumps({"operator": "Bench", "key": OPERATOR_KEY}).encode()
+def bench(port: int, generated: GeneratedRoster, args: argparse.Namespace) -> None:
+    roster = {c.precinct.precinct_id: c.precinct.delegates_to_elect for c in generated.chairs}
+    name, key = next(iter(generated.operators.items()))
+    login = json.dumps({"operator": name, "key": key}).encode()
     token_request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/sessions", login, {"Content-Type": "application/json"}
     )
@@ -182,13 +188,35 @@ def bench(port: int, roster: dict[str, int], args: argparse.Namespace) -> None:
                     json.dumps(body).encode(),
                 )
             )
+    sign_ins = [
+        request(
+            "POST",
+            "/api/v1/sessions",
+            {},
+            json.dumps({"precinct_id": c.precinct.precinct_id, "pin": c.pin}).encode(),
+        )
+        for c in generated.chairs
+    ]
     trivial = [request("GET", "/livez", {})] * args.reads
     results = [request("GET", "/api/v1/results", {})] * args.reads
     run = asyncio.run
-    report("trivial GET /livez (ceiling)", run(fire(port, trivial, args.connections, 20)), (200,))
-    report("accepted submissions (201)", run(fire(port, submissions, args.connections, 30)), (201,))
+    ceiling = report(
+        "trivial GET /livez (ceiling)", run(fire(port, trivial, args.connections, 20)), (200,), None
+    )
     report(
-        "results reads GET /api/v1/results", run(fire(port, results, args.connections, 20)), (200,)
+        "chairs' sign-ins (201)", run(fire(port, sign_ins, args.connections, 30)), (201,), ceiling
+    )
+    report(
+        "accepted submissions (201)",
+        run(fire(port, submissions, args.connections, 30)),
+        (201,),
+        ceiling,
+    )
+    report(
+        "results reads GET /api/v1/results",
+        run(fire(port, results, args.connections, 20)),
+        (200,),
+        ceiling,
     )
 
 
@@ -202,9 +230,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="caucus-bench-") as tmp:
         work = Path(tmp)
         roster_path = work / "roster.csv"
-        chairs = generate(args.precincts, seed=1, cost=BENCH_COST)
-        write_roster(chairs, roster_path, pin_sheet_path(roster_path))
-        roster = {c.precinct.precinct_id: c.precinct.delegates_to_elect for c in chairs}
+        generated = generate(args.precincts, seed=1)
+        write_roster(generated, roster_path, pin_sheet_path(roster_path))
         print(
             f"caucus serve benchmark: {args.precincts:,} precincts ({3 * args.precincts:,}"
             f" submissions), {args.connections} connections, {os.cpu_count()} cores;"
@@ -212,12 +239,12 @@ def main() -> None:
         )
         print("SQLite (WAL, synchronous=FULL, group commit), 1 worker:")
         with serve(roster_path, f"sqlite:///{work / 'bench.db'}", 1, work / "sqlite.log") as port:
-            bench(port, roster, args)
+            bench(port, generated, args)
         with ExitStack() as stack:
             url = args.pg or stack.enter_context(throwaway_postgres())
             print("PostgreSQL, 2 workers:")
             with serve(roster_path, url, 2, work / "postgres.log") as port:
-                bench(port, roster, args)
+                bench(port, generated, args)
 
 
 if __name__ == "__main__":

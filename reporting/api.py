@@ -35,7 +35,7 @@ from reporting.models import (
     Submission,
 )
 from reporting.stages import check_stage
-from reporting.storage import Storage, StorageError
+from reporting.storage import StorageError
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
@@ -91,7 +91,6 @@ async def _submit(
     if_match: str | None,
     principal: Principal,
     service: Service,
-    storage: Storage,
 ) -> JSONResponse:
     precinct = service.roster.get(precinct_id)
     if precinct is None:
@@ -116,7 +115,7 @@ async def _submit(
         return _dropped(entry)
     check = partial(check_stage, precinct, one_delegate=service.settings.one_delegate)
     try:
-        outcome = await storage.record(entry, check, service.settings.reject_impossible)
+        outcome = await service.storage.record(entry, check, service.settings.reject_impossible)
     except StorageError as error:
         raise storage_unavailable(error) from error
     metrics.SUBMISSIONS.labels(stage, outcome.kind).inc()
@@ -193,13 +192,18 @@ async def report_open(
     body: OpenReport,
     idempotency_key: IdempotencyKey,
     principal: Reporter,
-    service: ServiceDep,
-    storage: StorageDep,
+    request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Stage 1: attendance, as the caucus opens."""
     return await _submit(
-        Stage.OPEN, precinct_id, body, idempotency_key, if_match, principal, service, storage
+        Stage.OPEN,
+        precinct_id,
+        body,
+        idempotency_key,
+        if_match,
+        principal,
+        request.app.state.service,
     )
 
 
@@ -214,8 +218,7 @@ async def report_first_alignment(
     body: FirstAlignmentReport,
     idempotency_key: IdempotencyKey,
     principal: Reporter,
-    service: ServiceDep,
-    storage: StorageDep,
+    request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Stage 2: supporters per group in the first alignment."""
@@ -226,8 +229,7 @@ async def report_first_alignment(
         idempotency_key,
         if_match,
         principal,
-        service,
-        storage,
+        request.app.state.service,
     )
 
 
@@ -242,13 +244,18 @@ async def report_close(
     body: CloseReport,
     idempotency_key: IdempotencyKey,
     principal: Reporter,
-    service: ServiceDep,
-    storage: StorageDep,
+    request: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Stage 3: the final result, checked against the caucus rules and the earlier stages."""
     return await _submit(
-        Stage.CLOSE, precinct_id, body, idempotency_key, if_match, principal, service, storage
+        Stage.CLOSE,
+        precinct_id,
+        body,
+        idempotency_key,
+        if_match,
+        principal,
+        request.app.state.service,
     )
 
 

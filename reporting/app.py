@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reporting import api, errors, hq, metrics, sessions
 from reporting.auth import TokenSigner, read_key_file
-from reporting.board import ResultsBoard
+from reporting.board import ResultsBoard, ResultsFastPath
 from reporting.config import Settings
 from reporting.dependencies import Service, ServiceDep, StorageDep
 from reporting.faults import FaultInjector, FaultMiddleware
@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_middleware(ResultsFastPath, max_age_s=max(1, round(settings.results_ttl_s)))
     if settings.faults.enabled:
         app.add_middleware(FaultMiddleware, injector=injector)
     app.add_middleware(

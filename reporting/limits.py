@@ -138,11 +138,12 @@ async def _refuse(
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    twice = sorted({key for key in keys if keys.count(key) > 1})
-    if twice:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
         raise ValueError(f"duplicate keys {', '.join(map(repr, twice))}")
-    return dict(pairs)
+    return obj
 
 
 class StrictJsonRequest(Request):

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     UNIQUE (entered_by, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS submissions_by_precinct ON submissions (precinct_id, stage);
+CREATE INDEX IF NOT EXISTS submissions_by_correction_of ON submissions (correction_of);
 CREATE UNIQUE INDEX IF NOT EXISTS one_original_per_stage
     ON submissions (precinct_id, stage) WHERE correction_of IS NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS one_correction_per_version
