@@ -167,12 +167,9 @@ def verify_pin(precinct: RosterPrecinct, typed: str, pin_hash: str | None = None
 
 
 def hash_operator_key(key: str) -> str:
-    return "sha256$" + hashlib.sha256((normalize_code_like(key)).encode()).hexdigest()
-
-
-def normalize_code_like(key: str) -> str:
-    """An operator key as typed, read like a code: case, dashes and spaces do not matter."""
-    return key.upper().replace("-", "").replace(" ", "").translate(_READ_AS)
+    """``sha256$hex`` of a key read like a code (case, dashes and spaces do not matter)."""
+    typed = key.upper().replace("-", "").replace(" ", "").translate(_READ_AS)
+    return "sha256$" + hashlib.sha256(typed.encode()).hexdigest()
 
 
 def verify_operator(roster: Roster, operator: str, key: str) -> bool:

@@ -66,7 +66,8 @@ async def create_session(
 async def _operator(
     login: OperatorLogin, client: str, service: Service, storage: Storage
 ) -> Principal:
-    account = f"operator:{login.operator}"
+    known = login.operator in service.roster.operators
+    account = f"operator:{login.operator}" if known else "unknown-operator"  # no rows per name
     _pass(await storage.reserve_sign_in(account, client, service.settings.sign_in_policy, False))
     if not verify_operator(service.roster, login.operator, login.key):
         raise _bad_credentials("operator")

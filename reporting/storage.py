@@ -112,15 +112,6 @@ class Storage(abc.ABC):
             (f"account:precinct:{precinct_id}",),
         )
 
-    async def code_hash(self, precinct_id: str) -> str | None:
-        """The precinct's code hash after a reset (None: the roster's)."""
-        row = await self.read(
-            lambda tx: tx.fetchone(
-                "SELECT pin_hash FROM precinct_codes WHERE precinct_id = ?", (precinct_id,)
-            )
-        )
-        return row[0] if row else None
-
     async def hq_log(self, only_open: bool) -> list[dict]:
         return await self.read(lambda tx: guard.hq_log(tx, only_open))
 

@@ -89,13 +89,15 @@ def test_guesses_sent_together_cannot_slip_past_the_limits(
     """Threat: 19 wrong codes and the right one sent together got a token in 9 of 10 precincts
     (the lock was read before the check and the failure counted after it).
 
-    Bound: every attempt is reserved before its check, so of 20 attempts sent together from
-    one address at most 3 are checked; from 20 addresses at once, at most the cap (5 here)
-    are checked before the precinct is held, and HQ gets one alert.
+    Bound: every attempt is reserved in the database before its check, so of 20 attempts sent
+    together from one address to two workers at most 3 are checked; from 20 addresses at
+    once, at most the cap (5 here) are checked before the precinct is held, and HQ gets one
+    alert. The limits hold across workers (and, on PostgreSQL, across hosts).
     """
     server = reporting_serve(
-        reporting_db_url, "--trusted-proxies", "127.0.0.1/32", "--precinct-failure-cap", "5"
-    )
+        reporting_db_url,
+        "--trusted-proxies", "127.0.0.1/32", "--precinct-failure-cap", "5", "--workers", "2",
+    )  # fmt: skip
     precincts = sorted(reporting_roster.pins)[:6]
 
     def attempts(precinct: str, addresses: list[str]) -> list[int]:
@@ -321,7 +323,8 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
     (100/100); behind an untrusted proxy 100 chairs shared one bucket (20 x 201, 80 x 429).
 
     Bound: untrusted, the header is ignored: rotating it from one address gets the burst (20)
-    and then only what the bucket refills (5/s), the rest 429. From a listed proxy, each chair is their own client: 100 of 100 sign in.
+    and then only what the bucket refills (5/s), the rest 429. From a listed proxy, each chair
+    is their own client: 100 of 100 sign in.
     """
     flags = ["--login-rate", "5"] + (["--trusted-proxies", "127.0.0.1/32"] if trusted else [])
     server = reporting_serve(f"sqlite:///{tmp_path / 'xff.db'}", *flags)
