@@ -550,3 +550,20 @@ def test_dropped_writes_are_acknowledged_but_not_stored(reporting_settings, repo
 def test_bad_fault_window_is_refused():
     with pytest.raises(ValueError, match="START\\+DURATION"):
         FaultSettings(outages=["soon"])
+
+
+def test_outages_can_count_from_the_first_request(reporting_settings):
+    faults = FaultSettings(outages=["0+600"], start="first-request")
+    settings = reporting_settings.model_copy(update={"faults": faults})
+    with TestClient(create_app(settings)) as client:
+        before = client.get("/healthz").json()["faults"]
+        first = client.get("/api/v1/results")
+        after = client.get("/healthz").json()["faults"]
+    assert before["clock_started"] is None and before["in_outage"] is False
+    assert first.status_code == 503 and first.headers["X-Fault-Injected"] == "outage"
+    assert after["clock_started"] is not None and after["in_outage"] is True
+
+
+def test_bad_fault_start_is_refused():
+    with pytest.raises(ValueError, match="first-request"):
+        FaultSettings(start="when the leak starts")
