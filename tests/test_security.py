@@ -583,6 +583,36 @@ def test_slow_sockets_do_not_slow_a_legitimate_client(reporting_serve, tmp_path)
     assert p99(under_attack) <= 2 * p99(baseline)
 
 
+@pytest.mark.slow
+def test_past_the_connection_cap_the_idlest_sockets_make_room(reporting_serve, tmp_path):
+    """Threat: past the file-descriptor limit, slow sockets made every new submission fail.
+
+    Bound: each worker keeps at most ``--max-connections`` open (200 here); with 300 slow
+    sockets, every new legitimate request is served, because each new connection pushes out
+    the one that has waited longest for its headers.
+    """
+    server = reporting_serve(
+        f"sqlite:///{tmp_path / 'cap.db'}", "--max-connections", "200", "--header-timeout", "30"
+    )
+    port = int(server.url.rsplit(":", 1)[1])
+    opened, stop, closed = threading.Event(), threading.Event(), []
+    slow = threading.Thread(
+        target=asyncio.run, args=(_slow_sockets(port, 300, opened, stop, closed),), daemon=True
+    )
+    slow.start()
+    assert opened.wait(20)
+    served = [
+        httpx.get(f"{server.url}/api/v1/precincts/P0001", timeout=10).status_code for _ in range(50)
+    ]
+    stop.set()
+    slow.join(timeout=10)
+    shed = httpx.get(f"{server.url}/metrics", timeout=10).text
+    (line,) = [x for x in shed.splitlines() if x.startswith("caucus_connections_shed_total")]
+    print(f"\n300 slow sockets, cap 200: legitimate {served.count(200)}/50; shed {line.split()[1]}")
+    assert served == [200] * 50
+    assert float(line.split()[1]) >= 100
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
