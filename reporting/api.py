@@ -36,8 +36,13 @@ from reporting.models import (
 )
 from reporting.stages import check_stage
 from reporting.storage import StorageError
+from reporting.submission_route import SubmissionRoute
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+submissions = APIRouter(
+    prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=SubmissionRoute, tags=[]
+)
+"""The three stages: parsed by :class:`reporting.submission_route.SubmissionRoute`."""
 
 Reporter = Annotated[Principal, Depends(reporter)]
 PrecinctPath = Annotated[PrecinctId, Path(description="Precinct id from the roster")]
@@ -181,7 +186,7 @@ def _dropped(entry: Entry) -> JSONResponse:
     )
 
 
-@router.post(
+@submissions.post(
     "/precincts/{precinct_id}/open",
     status_code=201,
     response_model=Receipt,
@@ -207,7 +212,7 @@ async def report_open(
     )
 
 
-@router.post(
+@submissions.post(
     "/precincts/{precinct_id}/first-alignment",
     status_code=201,
     response_model=Receipt,
@@ -233,7 +238,7 @@ async def report_first_alignment(
     )
 
 
-@router.post(
+@submissions.post(
     "/precincts/{precinct_id}/close",
     status_code=201,
     response_model=Receipt,

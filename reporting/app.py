@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(sessions.router)
+    app.include_router(api.submissions)
     app.include_router(api.router)
     app.include_router(hq.router)
     app.add_exception_handler(errors.ApiError, errors.api_error)

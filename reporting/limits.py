@@ -156,10 +156,9 @@ class StrictJsonRequest(Request):
                 self._json = json.loads(body, object_pairs_hook=_no_duplicate_keys)
             except json.JSONDecodeError:
                 raise
-            except ValueError as error:  # a duplicate key: refused like malformed JSON (422)
-                raise json.JSONDecodeError(
-                    str(error), body.decode("utf-8", "replace"), 0
-                ) from error
+            except (ValueError, RecursionError) as error:  # duplicate keys, nesting: bad JSON
+                text = body.decode("utf-8", "replace")
+                raise json.JSONDecodeError(str(error) or "nested too deep", text, 0) from error
         return self._json
 
 
