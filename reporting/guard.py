@@ -193,12 +193,8 @@ def reset_code(tx: Tx, precinct_id: str, pin_hash: str, now: float, actor: str, 
     return revoked
 
 
-def session_open(tx: Tx, session_id: str, now: float) -> bool:
-    """True while the session exists, is not revoked and has not expired."""
-    row = tx.fetchone(
-        "SELECT expires_at, revoked_at FROM sessions WHERE session_id = ?", (session_id,)
-    )
-    return row is not None and row[1] is None and row[0] >= now
+SESSION_OPEN = "session_id = ? AND revoked_at IS NULL AND expires_at >= ?"
+"""A session that exists, is not revoked and has not expired (params: id, now)."""
 
 
 def log(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from reporting.guard import close_alerts, log, session_open
+from reporting.guard import SESSION_OPEN, close_alerts, log
 from reporting.models import Receipt, RuleBroken, Stage
 
 COLUMNS = (
@@ -148,9 +148,11 @@ def every_report(tx: Tx) -> list[StoredReport]:
 def record(
     tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool, now: float | None = None
 ) -> Outcome:
-    """Store ``entry`` unless it replays, conflicts with or breaks what is already stored."""
-    if entry.session_id is not None and not session_open(tx, entry.session_id, now or time.time()):
-        return Outcome("revoked")
+    """Store ``entry`` unless it replays, conflicts with or breaks what is already stored.
+
+    The caller's session is checked by the insert itself: a revoked or expired session never
+    stores anything (it may still be told the receipt of what it stored before).
+    """
     # One round trip: the row this caller stored under this key (if any), and the precinct's
     # current rows and held corrections.
     rows = tx.fetchall(
@@ -216,10 +218,18 @@ def record(
     values = receipt.model_dump(mode="json")
     values["flags"] = json.dumps(values["flags"])
     values["body"] = canonical_json(entry.body)
-    tx.execute(
-        f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-        [values[c] for c in COLUMNS],
+    params = [values[c] for c in COLUMNS]
+    in_session = ""
+    if entry.session_id is not None:
+        in_session = f" WHERE EXISTS (SELECT 1 FROM sessions WHERE {SESSION_OPEN})"
+        params += [entry.session_id, now or time.time()]
+    inserted = tx.fetchone(
+        f"INSERT INTO submissions ({', '.join(COLUMNS)})"
+        f" SELECT {', '.join('?' * len(COLUMNS))}{in_session} RETURNING seq",
+        params,
     )
+    if inserted is None:
+        return Outcome("revoked")
     if hold:
         log(
             tx,
