@@ -9,6 +9,7 @@ section 4); the scenario presets calibrate them.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 CHANNELS = ("app", "hotline", "photo", "mail")
@@ -177,6 +178,23 @@ class AppConfig:
     """Probability an accepted submission reaches HQ incomplete (2020's coding error: all)."""
 
 
+def _in_time_order(shifts: tuple, where: str) -> None:
+    _require(
+        all(a.from_min < b.from_min for a, b in itertools.pairwise(shifts)),
+        f"{where}: shifts must start in time order, each after the one before",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HotlineShift:
+    """From ``from_min`` (minutes after 7 pm) on, the hotline has ``operators`` on duty and
+    ``lines``; a key left out keeps what the shift before had."""
+
+    from_min: float
+    operators: int | None = None
+    lines: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class HotlineConfig:
     """The phone hotline: lines, operators, dropped calls, counter-measures."""
@@ -199,6 +217,13 @@ class HotlineConfig:
     turned away."""
     pin_screen_min: float = 0.5
     """Minutes a caller spends on the PIN screen."""
+    shifts: tuple[HotlineShift, ...] = ()
+    """Staffing changes through the night, in time order (``[[hotline.shifts]]``,
+    ``from_min = "21:00"``, ``operators = 60``): operators going off duty finish the call in
+    hand; a line in use is not cut off."""
+
+    def __post_init__(self) -> None:
+        _in_time_order(self.shifts, "hotline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +279,16 @@ class MailConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HQShift:
+    """From ``from_min`` (minutes after 7 pm) on, HQ has ``verifiers`` and
+    ``data_entry_staff`` on duty; a key left out keeps what the shift before had."""
+
+    from_min: float
+    verifiers: int | None = None
+    data_entry_staff: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HQConfig:
     """Headquarters: data entry, verification, follow-up of flagged results."""
 
@@ -282,12 +317,16 @@ class HQConfig:
     """How HQ's checks read one-delegate precincts: "plurality" (as campaigns did, and as
     chairs award) or "majority" (the app guide's "over 50%": plurality wins without a majority
     get flagged)."""
+    shifts: tuple[HQShift, ...] = ()
+    """Staffing changes through the night, in time order (``[[hq.shifts]]``, ``from_min =
+    "+6h"``, ``verifiers = 4``): staff going off duty finish the result in hand."""
 
     def __post_init__(self) -> None:
         _require(
             self.one_delegate_rule in ONE_DELEGATE_RULES,
             f"hq.one_delegate_rule {self.one_delegate_rule!r} is not one of {ONE_DELEGATE_RULES}",
         )
+        _in_time_order(self.shifts, "hq")
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,14 @@ class Desk:
         self.env.timeout(patience_min).callbacks.append(end)
         return over
 
+    def on_duty(self, capacity: int) -> None:
+        """From now on ``capacity`` servers are on duty (a shift change): those going off duty
+        finish the request in hand and take no other; those coming on duty take waiting
+        requests at once."""
+        self.capacity = capacity
+        while self.count < capacity and self.waiting:
+            self._serve()
+
     def withdraw(self, request: simpy.Event) -> None:
         """A request not yet taken leaves the line (the caller hung up)."""
         self._withdrawn.add(request)

@@ -70,6 +70,8 @@ class Hotline:
         self.config = config
         self.rng = rng
         self.operators = Desk(env, config.operators)
+        self.lines = config.lines
+        """Lines in service now (the shifts change them)."""
         self.lines_busy = 0
         self.peak_lines_busy = 0
         self.calls: list[Call] = []
@@ -77,6 +79,8 @@ class Hotline:
         self.pranks_answered: Counter[int] = Counter()
         self.blocked: set[int] = set()
         self.series: list[tuple[float, int, int]] = []
+        if config.shifts:
+            env.process(self.work_shifts())
 
     @property
     def on_hold(self) -> int:
@@ -90,7 +94,7 @@ class Hotline:
         self.calls.append(call)
         if call.caller in self.blocked and call.kind == PRANK:
             return self._hang_up(call, BLOCKED, line=False)
-        if self.lines_busy >= config.lines:
+        if self.lines_busy >= self.lines:
             return self._hang_up(call, BUSY, line=False)
         self.lines_busy += 1
         self.peak_lines_busy = max(self.peak_lines_busy, self.lines_busy)
@@ -118,6 +122,16 @@ class Hotline:
         if call.kind == PRANK:
             self._note_prank(call.caller)
         return self._hang_up(call, outcome)
+
+    def work_shifts(self) -> Generator[simpy.Event, Any, None]:
+        """At each shift's start, operators come on or go off duty (those leaving finish the
+        call in hand) and lines are added or taken away (a line in use is not cut off)."""
+        for shift in self.config.shifts:
+            yield self.env.timeout(max(shift.from_min - self.env.now, 0.0))
+            if shift.lines is not None:
+                self.lines = shift.lines
+            if shift.operators is not None:
+                self.operators.on_duty(shift.operators)
 
     def close(self) -> None:
         """The night is over: calls still on the line end as unfinished."""

@@ -54,6 +54,8 @@ class HQ:
         self.verifiers = Desk(env, config.verifiers)
         self.awaiting_release: list[PrecinctRecord] = []
         self.published: list[PrecinctRecord] = []
+        if config.shifts:
+            env.process(self.work_shifts())
 
     def receive(self, record: PrecinctRecord, channel: str, complete: bool = True) -> None:
         """A result reaches HQ by ``channel``; incomplete when the app's coding error struck."""
@@ -88,6 +90,16 @@ class HQ:
             self.publish([record])
         else:
             self.awaiting_release.append(record)
+
+    def work_shifts(self) -> Generator[simpy.Event, Any, None]:
+        """At each shift's start, typists and verifiers come on or go off duty (those leaving
+        finish the result in hand)."""
+        for shift in self.config.shifts:
+            yield self.env.timeout(max(shift.from_min - self.env.now, 0.0))
+            if shift.data_entry_staff is not None:
+                self.data_entry.on_duty(shift.data_entry_staff)
+            if shift.verifiers is not None:
+                self.verifiers.on_duty(shift.verifiers)
 
     def release_batches(self, until_min: float) -> Generator[simpy.Event, Any, None]:
         """Publish everything verified so far at each batch time, then every

@@ -55,8 +55,10 @@ def summarize(night: Night) -> dict[str, float]:
     - ``share_{channel}``: share of precincts received by each channel; ``never_arrived``
       (count);
     - ``calls_{kind}`` for each of :data:`sim.hotline.KINDS`; ``busy_share`` and
-      ``abandon_share`` of all calls; ``report_abandon_share`` of chairs' calls that reached the
-      queue; ``report_hold_p50_min``, ``report_hold_p90_min``;
+      ``abandon_share`` of all calls; ``wait_share``: of all calls, those put on hold before an
+      operator answered or they hung up (Erlang C's probability of waiting);
+      ``report_abandon_share`` of chairs' calls that reached the queue;
+      ``report_hold_p50_min``, ``report_hold_p90_min``;
     - ``prank_operator_share``: share of operator minutes spent on pranks;
     - ``errors_injected``, ``errors_caught``, ``errors_published`` (counts of precincts);
       ``flagged`` results; ``peak_lines_busy``.
@@ -81,6 +83,8 @@ def summarize(night: Night) -> dict[str, float]:
     outcomes = Counter(c.outcome for c in calls)
     summary["busy_share"] = outcomes[BUSY] / len(calls) if calls else math.nan
     summary["abandon_share"] = outcomes[ABANDONED] / len(calls) if calls else math.nan
+    waited = sum(c.wait_min is not None and c.wait_min > 0 for c in calls)
+    summary["wait_share"] = waited / len(calls) if calls else math.nan
     held = [c for c in calls if c.kind == REPORT and c.wait_min is not None]
     summary["report_abandon_share"] = (
         sum(c.outcome == ABANDONED for c in held) / len(held) if held else math.nan
@@ -104,11 +108,12 @@ def conservation_problems(night: Night) -> list[str]:
 
     Every precinct is published at most once, and only after its caucus ended, it arrived and
     was verified; every call ends in exactly one outcome, and chairs' hotline attempts match
-    the finished report calls one for one; lines busy never exceed the lines, nor callers on
-    hold the lines busy.
+    the finished report calls one for one; lines busy never exceed the most lines the night had,
+    nor callers on hold the lines busy.
     """
     problems = []
-    lines = night.config.hotline.lines
+    hotline = night.config.hotline
+    lines = max([hotline.lines, *(s.lines for s in hotline.shifts if s.lines is not None)])
     for record in night.records:
         name = record.precinct.name
         if record.publications > 1:

@@ -3,11 +3,11 @@
 A scenario's tables and keys are the fields of :class:`sim.config.NightConfig` one to one
 (``[hotline] lines = 60``). Top-level keys: ``name``, ``description``, ``seed``,
 ``replications``, and ``extends`` (a base file, relative to this one, whose keys this file
-overrides). Minute fields (``*_min``) also take text: an offset such as ``"+21h"``, ``"90min"``
-or ``"2.5h"``, or a clock time ``"22:00"`` (noon on caucus day to noon the next day, so
-``"18:00"`` is -60 and ``"00:30"`` is 330 minutes after 7 pm). A time that may be absent takes
-``"never"``. Any problem raises :class:`ScenarioError` naming the file, the key path and what is
-wrong.
+overrides). Minute fields (``*_min``, and the app's outage windows) also take text: an offset
+such as ``"+21h"``, ``"90min"`` or ``"2.5h"``, or a clock time ``"22:00"``, ``"9pm"`` or
+``"9:30 PM"`` (noon on caucus day to noon the next day, so ``"18:00"`` is -60 and ``"00:30"`` is
+330 minutes after 7 pm). A time that may be absent takes ``"never"``. Any problem raises
+:class:`ScenarioError` naming the file, the key path and what is wrong.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ FACTS, CALIBRATE = "facts", "calibrate"
 stated, never fitted); ``[calibrate] "hotline.lines" = {range = [50, 1000], why = "..."}``
 marks an unknown with its plausible range and the reasoning behind it."""
 
-_OFFSET = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(h|min|m)$")
+_OFFSET = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(h|hours?|min|minutes?|m)$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_CLOCK_12H = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?$")
 
 
 class ScenarioError(ValueError):
@@ -87,6 +88,8 @@ class Scenario:
     """Night values the public record states, by dotted key (the ``[facts]`` table)."""
     unknowns: dict[str, Unknown] = field(default_factory=dict)
     """Night values nobody recorded, with their ranges (the ``[calibrate]`` table)."""
+    base: Scenario | None = field(default=None, repr=False, compare=False)
+    """What this scenario was made from: its ``extends`` file, or the scenario it overrides."""
 
     def value(self, key: str) -> Any:
         """The night's value of a dotted key, e.g. ``value("hotline.operators")``."""
@@ -109,13 +112,58 @@ class Scenario:
                 if not isinstance(node, dict):
                     raise ScenarioError(f"--set {dotted}: {section} is not a table")
             node[key] = value
-        return scenario_from_table(table, self.path or Path("<overrides>"))
+        made = scenario_from_table(table, self.path or Path("<overrides>"))
+        return dataclasses.replace(made, base=self.base or self)
+
+    def differences(self) -> list[tuple[str, Any, Any]]:
+        """(dotted key, base value, this value) for each night value that differs from
+        :attr:`base`'s (empty without a base)."""
+        if self.base is None:
+            return []
+        mine, theirs = night_values(self.night), night_values(self.base.night)
+        return [(key, theirs[key], value) for key, value in mine.items() if theirs[key] != value]
+
+    def warnings(self) -> list[str]:
+        """Settings that are legal but probably not what the planner meant."""
+        hotline = self.night.hotline
+        lines, operators = hotline.lines, hotline.operators
+        warnings = []
+        for shift in (None, *hotline.shifts):
+            if shift is not None:
+                lines = shift.lines if shift.lines is not None else lines
+                operators = shift.operators if shift.operators is not None else operators
+            if lines < operators:
+                when = f" from {shift.from_min:g} min" if shift else ""
+                warnings.append(
+                    f"hotline{when}: {lines} lines for {operators} operators: at most {lines} "
+                    "operators can ever be on a call"
+                )
+        return warnings
+
+
+def night_values(config: Any) -> dict[str, Any]:
+    """Every value of a night (or one of its tables) by dotted key (``{"hotline.lines": 600}``)."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            values.update({f"{f.name}.{k}": v for k, v in night_values(value).items()})
+        else:
+            values[f.name] = value
+    return values
 
 
 def load_scenario(path: Path | str) -> Scenario:
-    """Read, merge (``extends``) and validate a scenario file."""
+    """Read, merge (``extends``) and validate a scenario file; its base file becomes
+    :attr:`Scenario.base`."""
     path = Path(path)
-    return scenario_from_table(_resolve(path, ()), path)
+    scenario = scenario_from_table(_resolve(path, ()), path)
+    extends = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+    return (
+        dataclasses.replace(scenario, base=load_scenario(path.parent / extends))
+        if extends
+        else scenario
+    )
 
 
 def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
@@ -206,18 +254,29 @@ def _unknowns(where: str, table: Any, night: NightConfig) -> dict[str, Unknown]:
 
 
 def parse_minutes(text: str) -> float:
-    """Minutes after 7 pm (or a duration) from ``"+21h"``, ``"90min"``, ``"22:00"``."""
+    """Minutes after 7 pm (or a duration) from ``"+21h"``, ``"90min"``, ``"22:00"``, ``"9pm"``
+    or ``"9:30 PM"``; clock times run from noon on caucus day to noon the next day."""
     text = text.strip().lower()
     if match := _OFFSET.match(text):
         amount, unit = float(match[1]), match[2]
-        return amount * 60 if unit == "h" else amount
+        return amount * 60 if unit.startswith("h") else amount
     if match := _CLOCK.match(text):
         hour, minute = int(match[1]), int(match[2])
         if hour > 23 or minute > 59:
             raise ValueError(f"{text!r} is not a clock time")
-        minutes = (hour - 19) * 60 + minute
-        return minutes + 1440 if hour < 12 else minutes
-    raise ValueError(f"{text!r} is not a time: write minutes, '+21h', '90min' or '22:00'")
+        return _after_7pm(hour, minute)
+    if match := _CLOCK_12H.match(text):
+        hour, minute = int(match[1]), int(match[2] or 0)
+        if not 1 <= hour <= 12 or minute > 59:
+            raise ValueError(f"{text!r} is not a clock time")
+        return _after_7pm(hour % 12 + (12 if match[3] == "p" else 0), minute)
+    raise ValueError(f"{text!r} is not a time: write minutes, '+21h', '90min', '22:00' or '10pm'")
+
+
+def _after_7pm(hour: int, minute: int) -> float:
+    """Minutes after 7 pm of a 24-hour clock time between noon and the next noon."""
+    minutes = (hour - 19) * 60 + minute
+    return minutes + 1440 if hour < 12 else minutes
 
 
 def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -230,7 +289,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         where = f"{chain[-1]}: extends" if chain else str(path)
-        raise ScenarioError(f"{where}: scenario file {path} not found") from None
+        raise ScenarioError(f"{where}: scenario file {path} not found{_nearest(path)}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
@@ -241,14 +300,26 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(base, str):
         raise ScenarioError(f"{path}: extends: expected a file name, got {base!r}")
     merged = _merge(_resolve(path.parent / base, (*chain, resolved)), table)
-    if isinstance(merged.get(FACTS), dict):  # a value set over a base's fact makes a what-if
-        own = table.get(FACTS, {})
-        merged[FACTS] = {
-            key: source
-            for key, source in merged[FACTS].items()
-            if key in own or not _sets(table, key)
-        }
+    # A value set over a base's fact makes a what-if; over a base's unknown, a decision (a plan
+    # with no app has no unknown app adoption): neither is claimed unless this file says so.
+    for claims in (FACTS, CALIBRATE):
+        if isinstance(merged.get(claims), dict):
+            own = table.get(claims, {})
+            merged[claims] = {
+                key: claim
+                for key, claim in merged[claims].items()
+                if key in own or not _sets(table, key)
+            }
     return merged
+
+
+def _nearest(path: Path) -> str:
+    """`` (did you mean ...?)`` naming the closest scenario file beside a missing one."""
+    if not path.parent.is_dir():
+        return ""
+    names = [p.name for p in path.parent.glob("*.toml")]
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return f" (did you mean {path.with_name(close[0])}?)" if close else ""
 
 
 def _sets(table: dict[str, Any], dotted: str) -> bool:
@@ -320,7 +391,7 @@ def _value(where: str, key: str, hint: Any, value: Any) -> Any:
 
 def _check_scalar(where: str, key: str, value: Any, kind: type) -> Any:
     name = key.rsplit(".", 1)[-1].split("[", 1)[0]
-    if kind is float and isinstance(value, str) and name.endswith("_min"):
+    if kind is float and isinstance(value, str) and _is_time(name):
         try:
             value = parse_minutes(value)
         except ValueError as error:
@@ -341,10 +412,15 @@ def _check_scalar(where: str, key: str, value: Any, kind: type) -> Any:
     return value
 
 
+def _is_time(name: str) -> bool:
+    """Minute fields, which also take "+21h", "22:00" or "10pm"."""
+    return name.endswith("_min") or name == "outages"
+
+
 def _is_probability(name: str) -> bool:
     return name.endswith(("_prob", "_share", "_shares"))
 
 
 def _may_be_negative(name: str) -> bool:
-    """Times of night before 7 pm are negative (satellites start earlier)."""
-    return name.endswith("_start_min")
+    """Times of night before 7 pm are negative (satellites start earlier, a shift may)."""
+    return name.endswith("_start_min") or name == "from_min"

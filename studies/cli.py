@@ -1,4 +1,4 @@
-"""`caucus simulate`, `caucus compare`, `caucus sweep`: many nights of scenario files.
+"""`caucus simulate`, `compare`, `sweep`, `plan`, `sensitivity`: many nights of scenario files.
 
 Light at import: the model, numpy and matplotlib are imported when a command runs.
 """
@@ -9,7 +9,6 @@ import argparse
 import itertools
 import os
 import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     simulate.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
     _run_options(simulate)
-    simulate.add_argument("--out", type=Path, help="run folder (default: runs/<scenario>)")
+    _out_options(simulate, "runs/<scenario>")
     simulate.set_defaults(run=run_simulate)
 
     compare = add_command(
@@ -39,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scenarios", type=Path, nargs="+", help="scenario TOML files or preset names"
     )
     _run_options(compare)
-    compare.add_argument("--out", type=Path, default=Path("runs/compare"), help="output folder")
+    _out_options(compare, "runs/compare")
     compare.set_defaults(run=run_compare)
 
     sweep = add_command(
@@ -54,17 +53,100 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="grid",
         action="append",
         required=True,
-        metavar="KEY=V1,V2,...",
-        help="a scenario key and the values to try (repeat for a grid)",
+        metavar="KEY=V1,V2,...|KEY=LOW..HIGH[/STEP]",
+        help="a scenario key and the values to try (repeat for a grid: the first key across, "
+        "one line per value of the others)",
     )
     sweep.add_argument(
         "--metric",
         default="published_95pct_min",
         help="per-night figure to plot (a column of replications.csv; default: %(default)s)",
     )
+    sweep.add_argument(
+        "--target",
+        help='print the share of nights meeting it at each point, e.g. "95%% published by 6h"',
+    )
+    _level_option(sweep)
     _run_options(sweep)
-    sweep.add_argument("--out", type=Path, default=Path("runs/sweep"), help="output folder")
+    _out_options(sweep, "runs/sweep")
     sweep.set_defaults(run=run_sweep)
+
+    plan = add_command(
+        subparsers,
+        "plan",
+        "Find the cheapest plan that meets a target in enough nights, and how sure that is.",
+        'caucus plan scenarios/phone-first.toml --target "95% published by 6h" '
+        "--vary hotline.operators=10..200",
+    )
+    plan.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
+    plan.add_argument(
+        "--target",
+        required=True,
+        help='what a night must achieve: "95%% published by 6h", "chairs\' hold, 90th '
+        'percentile under 30 min", "errors published at most 10", ...',
+    )
+    plan.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="KEY=LOW..HIGH[/STEP]|KEY=V1,V2,...",
+        help="a lever: its values from least to most capable (repeat for several levers)",
+    )
+    plan.add_argument(
+        "--confidence",
+        type=_share,
+        default=0.9,
+        help="share of nights that must meet the target (default: %(default)s)",
+    )
+    plan.add_argument(
+        "--cost",
+        action="append",
+        default=[],
+        metavar="KEY=W[,KEY=W]",
+        help="cost of one unit of a lever (default 1 each); plans are ordered by total cost",
+    )
+    _level_option(plan)
+    plan.add_argument(
+        "--max-nights",
+        type=_positive,
+        default=40,
+        help="most nights one plan plays (default: %(default)s)",
+    )
+    _run_options(plan, replications=False)
+    _out_options(plan, "runs/<scenario>-plan")
+    plan.set_defaults(run=run_plan)
+
+    sensitivity = add_command(
+        subparsers,
+        "sensitivity",
+        "Rank a scenario's assumptions by how much they move a per-night figure (SALib).",
+        "caucus sensitivity scenarios/iowa-2020.toml --metric published_95pct_min",
+    )
+    sensitivity.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
+    sensitivity.add_argument(
+        "--metric",
+        default="published_95pct_min",
+        help="per-night figure (a column of replications.csv; default: %(default)s)",
+    )
+    sensitivity.add_argument("--method", choices=("morris", "sobol"), default="morris")
+    sensitivity.add_argument(
+        "--vary",
+        action="append",
+        metavar="KEY=LOW..HIGH",
+        help="an assumption and its range, added to the scenario's [calibrate] table",
+    )
+    sensitivity.add_argument(
+        "--nights", type=_positive, default=2, help="nights per design point (default: 2)"
+    )
+    sensitivity.add_argument(
+        "--size",
+        type=_positive,
+        help="Morris trajectories (default 10) or Sobol base samples (default 64)",
+    )
+    _level_option(sensitivity)
+    _run_options(sensitivity, replications=False)
+    _out_options(sensitivity, "runs/<scenario>-sensitivity")
+    sensitivity.set_defaults(run=run_sensitivity)
 
     presets = add_command(
         subparsers,
@@ -75,8 +157,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     presets.set_defaults(run=run_scenarios)
 
 
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replications", type=_positive, help="nights (default: the scenario's)")
+def _run_options(parser: argparse.ArgumentParser, replications: bool = True) -> None:
+    """How nights are run: shared by every command that runs them."""
+    if replications:
+        parser.add_argument(
+            "--replications", type=_positive, help="nights (default: the scenario's)"
+        )
     parser.add_argument("--seed", type=int, help="scenario seed (default: the scenario's)")
     parser.add_argument("--workers", type=_positive, help="processes (default: one per core)")
     parser.add_argument(
@@ -86,6 +172,48 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "(tcp://HOST:8786; default: $CAUCUS_DASK_SCHEDULER, else local processes)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _out_options(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--out", type=Path, help=f"run folder (default: {default})")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing run folder (default: write beside it, as NAME-2, ...)",
+    )
+
+
+def _level_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--level",
+        type=_share,
+        default=0.95,
+        help="confidence level of the intervals shown (default: %(default)s)",
+    )
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
+
+
+def _out(args: argparse.Namespace, default: Path) -> Path:
+    """The run folder: ``--out`` or the default, under a new name if it exists and ``--force``
+    was not given."""
+    from studies.run_folder import fresh_folder
+
+    wanted = args.out or default
+    out = fresh_folder(wanted, args.force)
+    if out != wanted:
+        print(f"{wanted} exists: writing {out} (--force replaces it)", file=sys.stderr)
+    return out
+
+
+def _warn(warnings: list[str | None]) -> None:
+    for warning in filter(None, warnings):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _positive(text: str) -> int:
@@ -102,8 +230,12 @@ def _load(path: Path, args: argparse.Namespace):
     from sim.scenario import load_scenario
 
     scenario = load_scenario(find_scenario(path))
-    overrides = {k: getattr(args, k) for k in ("seed", "replications") if getattr(args, k)}
-    return scenario.with_overrides(overrides) if overrides else scenario
+    overrides = {
+        k: getattr(args, k) for k in ("seed", "replications") if getattr(args, k, None) is not None
+    }
+    scenario = scenario.with_overrides(overrides) if overrides else scenario
+    _warn([f"{path}: {w}" for w in scenario.warnings()])
+    return scenario
 
 
 def _nights(
@@ -140,6 +272,7 @@ def cluster_address(args: argparse.Namespace) -> str | None:
 
 def run_simulate(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
+    from studies.bands import few_nights
     from studies.run_folder import (
         RECORDS,
         format_record_fit,
@@ -155,8 +288,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"caucus simulate: {error}", file=sys.stderr)
         return 2
+    out = _out(args, Path("runs") / args.scenario.stem)
+    _warn([few_nights(scenario.replications)])
     reps = _nights(scenario, args, scenario.name)
-    report = write_run(scenario, reps, args.out or Path("runs") / args.scenario.stem)
+    report = write_run(scenario, reps, out)
     title = f"{scenario.name}: {len(reps)} nights, seed {scenario.seed} (hours after 7 pm)"
     print(format_table(summary_rows(reps), title))
     releases = RECORDS.get(scenario.table.get("record", ""), ((), ()))[0]
@@ -177,8 +312,9 @@ def run_compare(args: argparse.Namespace) -> int:
         return 2
     from studies.runner import aggregates
 
+    out = _out(args, Path("runs/compare"))
     runs = {s.name: _nights(s, args, s.name, aggregates) for s in scenarios}
-    table, plot = write_comparison(scenarios, runs, args.out)
+    table, plot = write_comparison(scenarios, runs, out)
     print(table)
     print(f"\nplot: {plot}")
     return 0
@@ -186,33 +322,113 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def run_sweep(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
-    from studies.comparison import write_sweep
+    from studies.comparison import SweepPoint, SweptNight, write_sweep
+    from studies.levers import parse_values, point_label
+    from studies.targets import TargetError, parse_target
+    from studies.units import LABELS
 
     try:
         base = _load(args.scenario, args)
-        axes = [_grid_axis(spec) for spec in args.grid]
+        axes = [parse_values(spec, base, "--set") for spec in args.grid]
         keys = [key for key, _ in axes]
-        points = [
-            dict(zip(keys, values, strict=True))
-            for values in itertools.product(*(values for _, values in axes))
-        ]
-        variants = [base.with_overrides(point) for point in points]
-    except (ScenarioError, ValueError) as error:
+        grid = list(itertools.product(*(values for _, values in axes)))
+        variants = [base.with_overrides(dict(zip(keys, point, strict=True))) for point in grid]
+        target = parse_target(args.target) if args.target else None
+    except (ScenarioError, TargetError, ValueError) as error:
         print(f"caucus sweep: {error}", file=sys.stderr)
         return 2
-    from studies.runner import aggregates
+    if args.metric not in LABELS:
+        known = ", ".join(LABELS)
+        print(f"caucus sweep: --metric {args.metric}: not one of {known}", file=sys.stderr)
+        return 2
+    out = _out(args, Path("runs/sweep"))
+    points = []
+    for point, variant in zip(grid, variants, strict=True):
+        nights = _nights(variant, args, point_label(keys, point), SweptNight(target))
+        points.append(SweepPoint(point, [rep for rep, _ in nights], [f for _, f in nights]))
+    print(write_sweep(keys, points, args.metric, out, target, args.level))
+    print(f"\nplot: {out / 'sweep.png'}")
+    return 0
 
-    labels = [", ".join(f"{k}={v}" for k, v in point.items()) for point in points]
-    runs = {}
-    for label, variant in zip(labels, variants, strict=True):
-        runs[label] = _nights(variant, args, label, aggregates)
-        if args.metric not in runs[label][0].summary:
-            known = ", ".join(sorted(runs[label][0].summary))
-            print(f"caucus sweep: --metric {args.metric}: not one of {known}", file=sys.stderr)
-            return 2
-    table, plot = write_sweep(" x ".join(keys), args.metric, runs, args.out)
-    print(table)
-    print(f"\nplot: {plot}")
+
+def run_plan(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError
+    from studies.levers import Lever, parse_costs, parse_values
+    from studies.plan import Plan, Tried, plan_scenario, write_plan
+    from studies.runner import ClusterError, default_workers
+    from studies.targets import TargetError, parse_target
+
+    workers = args.workers or default_workers()
+    try:
+        scenario = _load(args.scenario, args)
+        costs = parse_costs(args.cost)
+        levers = []
+        for spec in args.vary:
+            key, values = parse_values(spec, scenario)
+            levers.append(Lever(key, tuple(values), costs.pop(key, 1.0)))
+        if costs:
+            raise ValueError(f"--cost {next(iter(costs))}: not a lever (--vary)")
+        plan = Plan(
+            tuple(levers),
+            parse_target(args.target),
+            args.confidence,
+            args.level,
+            args.max_nights,
+            batch=workers,
+        )
+        out = _out(args, Path("runs") / f"{args.scenario.stem}-plan")
+
+        def report(tried: Tried) -> None:
+            print(
+                f"  {tried.label(plan.levers)}: met in {sum(tried.met)} of {tried.nights} "
+                f"nights -> {tried.verdict}{'' if tried.sure else ' (so far)'}",
+                file=sys.stderr,
+            )
+
+        result = plan_scenario(
+            scenario, plan, workers, None if args.quiet else report, cluster_address(args)
+        )
+    except (ScenarioError, TargetError, ValueError, ClusterError) as error:
+        print(f"caucus plan: {error}", file=sys.stderr)
+        return 2
+    report_path = write_plan(result, scenario, out)
+    print(result.text())
+    print(f"\nreport: {report_path}")
+    return 0
+
+
+def run_sensitivity(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError
+    from studies.progress import ProgressBar
+    from studies.runner import ClusterError, default_workers
+    from studies.sensitivity import ranges, study, write_sensitivity
+    from studies.units import LABELS
+
+    try:
+        scenario = _load(args.scenario, args)
+        unknowns = ranges(scenario, args.vary)
+        if args.metric not in LABELS:
+            raise ValueError(f"--metric {args.metric}: not one of {', '.join(LABELS)}")
+        out = _out(args, Path("runs") / f"{args.scenario.stem}-sensitivity")
+        with ProgressBar(f"{scenario.name}: {args.method}", quiet=args.quiet) as progress:
+            result = study(
+                scenario,
+                args.metric,
+                unknowns,
+                args.method,
+                args.nights,
+                args.size,
+                args.workers or default_workers(),
+                args.level,
+                progress,
+                cluster_address(args),
+            )
+    except (ScenarioError, ValueError, ClusterError) as error:
+        print(f"caucus sensitivity: {error}", file=sys.stderr)
+        return 2
+    report = write_sensitivity(result, out)
+    print(result.text())
+    print(f"\nreport: {report}")
     return 0
 
 
@@ -231,17 +447,3 @@ def run_scenarios(args: argparse.Namespace) -> int:
         print(line if not columns or len(line) <= columns else line[: columns - 1] + "…")
     print(f"\n{len(found)} presets in {FOLDER}; run one with: caucus simulate NAME")
     return 0
-
-
-def _grid_axis(spec: str) -> tuple[str, list[Any]]:
-    """``hotline.lines=30,45`` -> ("hotline.lines", [30, 45]); values are TOML literals."""
-    key, sep, values = spec.partition("=")
-    if not sep or not key or not values:
-        raise ValueError(f"--set {spec}: expected KEY=V1,V2,...")
-    parsed = []
-    for text in values.split(","):
-        try:
-            parsed.append(tomllib.loads(f"v = {text}")["v"])
-        except tomllib.TOMLDecodeError:
-            parsed.append(text)  # bare words such as never or continuous
-    return key.strip(), parsed

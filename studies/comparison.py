@@ -6,23 +6,28 @@ night by night (common random numbers) and their bands are narrower than the run
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sim.night import Night
 from sim.scenario import Scenario
 from studies import plots
-from studies.bands import band
-from studies.run_folder import RECORDS, summary_rows
-from studies.runner import Replication, grid
+from studies.bands import band, few_nights, share_interval
+from studies.levers import point_label, value_text
+from studies.run_folder import RECORDS, summary_rows, write_csv, write_folder, write_replications
+from studies.runner import Replication, aggregates, grid
+from studies.targets import Target
+from studies.units import shown
 
 
 def write_comparison(
     scenarios: list[Scenario], runs: dict[str, list[Replication]], out: Path
 ) -> tuple[str, Path]:
     """An overlay of the reporting curves and a table of each scenario against the first."""
-    out.mkdir(parents=True, exist_ok=True)
     record = RECORDS.get(scenarios[0].table.get("record", ""), ((), ()))[0]
-    curves = plots.reporting_curve(runs, grid(scenarios[0].night), record, received=False)
-    plot = plots.save(curves, out / "comparison.png")
     names = list(runs)
     base = names[0]
     rows = {name: summary_rows(reps) for name, reps in runs.items()}
@@ -51,21 +56,123 @@ def write_comparison(
             for cells in table
         ] + [""]
     lines.append("mean [90% band over nights]; the difference is taken night by night")
+    nights = min(len(reps) for reps in runs.values())
+    lines += [f"warning: {w}" for w in filter(None, [few_nights(nights)])]
     table = "\n".join(lines)
-    (out / "comparison.txt").write_text(table + "\n")
-    return table, plot
+
+    def write(folder: Path) -> None:
+        curves = plots.reporting_curve(runs, grid(scenarios[0].night), record, received=False)
+        plots.save(curves, folder / "comparison.png")
+        (folder / "comparison.txt").write_text(table + "\n")
+        for i, (name, reps) in enumerate(runs.items(), 1):
+            place = folder / "scenarios" / f"{i:02d}-{_file_name(name)}"
+            place.mkdir(parents=True)
+            write_replications(place / "replications.csv", reps)
+
+    write_folder(out, write)
+    return table, out / "comparison.png"
+
+
+WIDE_INTERVAL = 0.3
+"""Intervals of the share of nights meeting a target wider than this get a warning."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweptNight:
+    """What a sweep keeps of a night (a reduce for :func:`studies.runner.run_nights`): its
+    aggregates, and the figure of ``target`` (NaN without one)."""
+
+    target: Target | None
+
+    def __call__(self, night: Night, index: int) -> tuple[Replication, float]:
+        figure = self.target(night, index) if self.target else math.nan
+        return aggregates(night, index), figure
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """One grid point of a sweep: the values given to the swept keys, its nights, and each
+    night's figure for the target."""
+
+    values: tuple[Any, ...]
+    reps: list[Replication]
+    figures: list[float]
 
 
 def write_sweep(
-    parameter: str, metric: str, runs: dict[str, list[Replication]], out: Path
-) -> tuple[str, Path]:
-    """The metric (hours) at each grid point, as a table and a plot."""
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [(label, [r.summary[metric] for r in reps]) for label, reps in runs.items()]
-    plot = plots.save(plots.metric_sweep(rows, parameter, metric), out / "sweep.png")
-    width = max(len(label) for label, _ in rows) + 2
-    lines = [f"{metric} (hours after 7 pm; mean [90% band])"]
-    lines += [f"{label:<{width}}{band(values).format(60)}" for label, values in rows]
+    keys: list[str],
+    points: list[SweepPoint],
+    metric: str,
+    out: Path,
+    target: Target | None = None,
+    level: float = 0.95,
+) -> str:
+    """The metric at each grid point (mean and 90% band, in its own unit), and with a target
+    the share of nights that met it; a table, ``sweep.csv``, ``sweep.png`` and each point's
+    ``replications.csv``. Returns the table as printed."""
+    figure = shown(metric)
+    lines = [f"{figure.axis}: mean [90% band] over nights"]
+    header = [*keys, "nights", "mean", "p5", "p95"]
+    if target:
+        lines[0] += f"; nights meeting '{target.text}' ({100 * level:g}% interval)"
+        header += ["met", "share_met", "share_low", "share_high"]
+    labels = [point_label(keys, p.values) for p in points]
+    width = max(map(len, labels)) + 2
+    rows, bands, shares = [], [], []
+    for label, point in zip(labels, points, strict=True):
+        values = band([r.summary[metric] for r in point.reps])
+        bands.append(values)
+        line = f"{label:<{width}}{values.format(figure.scale)} {figure.unit}".rstrip()
+        row = [
+            *map(value_text, point.values),
+            len(point.reps),
+            values.mean,
+            values.low,
+            values.high,
+        ]
+        if target:
+            met = sum(map(target.met, point.figures))
+            low, high = share_interval(met, len(point.reps), level)
+            shares.append((met / len(point.reps), low, high))
+            line += (
+                f"   met in {met} of {len(point.reps)}: "
+                f"{100 * met / len(point.reps):.0f}% [{100 * low:.1f}, {100 * high:.1f}]"
+            )
+            row += [met, met / len(point.reps), low, high]
+        lines.append(line)
+        rows.append(row)
+    nights = min(len(p.reps) for p in points)
+    lines += [f"warning: {w}" for w in filter(None, [few_nights(nights), _wide(shares, nights)])]
     table = "\n".join(lines)
-    (out / "sweep.txt").write_text(table + "\n")
-    return table, plot
+
+    def write(folder: Path) -> None:
+        (folder / "sweep.txt").write_text(table + "\n")
+        write_csv(folder / "sweep.csv", header, rows)
+        for i, (label, point) in enumerate(zip(labels, points, strict=True), 1):
+            place = folder / "points" / f"{i:02d}-{_file_name(label)}"
+            place.mkdir(parents=True)
+            write_replications(place / "replications.csv", point.reps)
+        chart = plots.metric_sweep(keys, [p.values for p in points], bands, figure)
+        plots.save(chart, folder / "sweep.png")
+        if target:
+            chance = plots.share_met(keys, [p.values for p in points], shares, target.text, level)
+            plots.save(chance, folder / "target.png")
+
+    write_folder(out, write)
+    return table
+
+
+def _wide(shares: list[tuple[float, float, float]], nights: int) -> str | None:
+    """A warning when the shares' intervals are too wide to tell points apart."""
+    widest = max((high - low for _, low, high in shares), default=0.0)
+    if widest <= WIDE_INTERVAL:
+        return None
+    return (
+        f"with {nights} nights a share's interval is up to {100 * widest:.0f} points wide: "
+        "more --replications narrow it"
+    )
+
+
+def _file_name(label: str) -> str:
+    """A label made safe as a folder name."""
+    return re.sub(r"[^A-Za-z0-9._=,+-]", "_", label)

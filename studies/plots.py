@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -11,9 +13,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.config import CHANNELS
-from studies.bands import band, curve_band
+from studies.bands import Band, band, curve_band
+from studies.levers import value_text
 from studies.public_record import HoldReport, ReleasePoint
 from studies.runner import DELAY_PARTS, Replication
+from studies.units import Shown
 
 COLORS = colormaps["tab10"].colors
 
@@ -64,21 +68,46 @@ def reporting_horizon_h(curves: list[np.ndarray], minutes: np.ndarray) -> float:
     return min(math.ceil(reached / 60 * 1.1 + 1), minutes[-1] / 60)
 
 
+ZOOM_HOURS = 12
+"""The first hours of the night, drawn beside the whole curve."""
+
+
 def reporting_curve(
     runs: dict[str, list[Replication]],
     minutes: np.ndarray,
     record: tuple[ReleasePoint, ...] = (),
     received: bool = True,
 ) -> Figure:
-    """Share of precincts received and published through the night, mean and 90% band."""
-    hours = minutes / 60
+    """Share of precincts received and published through the night, mean and 90% band: the
+    whole night on the left, its first :data:`ZOOM_HOURS` hours on the right."""
     title = "Precincts reporting" if len(runs) == 1 else "Precincts published, by scenario"
-    figure, axes = _axes(title, "hours after 7 pm", "share of precincts (%)")
+    figure = Figure(figsize=(13, 5), dpi=110, layout="tight")
+    whole, first = figure.subplots(1, 2, width_ratios=(3, 2), sharey=True)
     horizon = max(
         reporting_horizon_h([r.published for r in reps], minutes) for reps in runs.values()
     )
     if record:
         horizon = max(horizon, max(p.hours for p in record) * 1.05)
+    for axes, hours, name in ((whole, horizon, title), (first, ZOOM_HOURS, "the first hours")):
+        axes.set_title(name)
+        axes.set_xlabel("hours after 7 pm")
+        axes.grid(alpha=0.3)
+        _curves(axes, runs, minutes, record, received)
+        axes.set_xlim(0, hours)
+        axes.set_ylim(0, 101)
+    whole.set_ylabel("share of precincts (%)")
+    whole.legend(loc="lower right", title="mean, 90% band" if len(runs) == 1 else None)
+    return figure
+
+
+def _curves(
+    axes: Axes,
+    runs: dict[str, list[Replication]],
+    minutes: np.ndarray,
+    record: tuple[ReleasePoint, ...],
+    received: bool,
+) -> None:
+    hours = minutes / 60
     for (name, reps), color in zip(runs.items(), COLORS, strict=False):
         kinds = [("published", "-")] + ([("received", "--")] if received else [])
         for kind, style in kinds:
@@ -88,10 +117,6 @@ def reporting_curve(
             axes.fill_between(hours, 100 * low, 100 * high, color=color, alpha=0.2, lw=0)
     points = [(p.hours, p.percent_published, p.bound) for p in record]
     _public_record(axes, points, {"exact": "published", "by": "published by"}, "public record")
-    axes.set_xlim(0, horizon)
-    axes.set_ylim(0, 101)
-    axes.legend(loc="lower right", title="mean, 90% band" if len(runs) == 1 else None)
-    return figure
 
 
 def hold_times(reps: list[Replication], record: tuple[HoldReport, ...] = ()) -> Figure:
@@ -157,13 +182,108 @@ def delay_sources(reps: list[Replication]) -> Figure:
     return figure
 
 
-def metric_sweep(rows: list[tuple[str, list[float]]], parameter: str, metric: str) -> Figure:
-    """A metric (hours) against a swept parameter: mean and 90% band per grid point."""
-    figure, axes = _axes(f"{metric} by {parameter}", parameter, f"{metric} (hours)")
-    labels = [label for label, _ in rows]
-    bands = [band([v / 60 for v in values]) for _, values in rows]
-    x = np.arange(len(labels))
-    axes.plot(x, [b.mean for b in bands], "o-")
-    axes.fill_between(x, [b.low for b in bands], [b.high for b in bands], alpha=0.2, lw=0)
-    axes.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0)
+def metric_sweep(
+    keys: list[str], points: list[tuple[Any, ...]], bands: list[Band], figure: Shown
+) -> Figure:
+    """A per-night figure (in its own unit) across a grid: mean and 90% band, one line per
+    value of the keys after the first."""
+    chart, axes = _axes(f"{figure.label} by {' x '.join(keys)}", keys[0], figure.axis)
+    means = [b.mean / figure.scale for b in bands]
+    lows = [b.low / figure.scale for b in bands]
+    highs = [b.high / figure.scale for b in bands]
+    _grid_lines(axes, keys, points, means, lows, highs, bars=False)
+    return chart
+
+
+def share_met(
+    keys: list[str],
+    points: list[tuple[Any, ...]],
+    shares: list[tuple[float, float, float]],
+    target: str,
+    level: float,
+    required: float | None = None,
+) -> Figure:
+    """Share of nights meeting a target at each grid point or plan tried, with its interval,
+    one line per value of the keys after the first; ``required`` as a dotted line."""
+    chart, axes = _axes(
+        f"Nights meeting '{target}'", keys[0], f"share of nights (%), {100 * level:g}% interval"
+    )
+    share, low, high = ([100 * s[i] for s in shares] for i in range(3))
+    _grid_lines(axes, keys, points, share, low, high, bars=True)
+    if required is not None:
+        axes.axhline(100 * required, color="black", ls=":", label=f"{100 * required:g}% asked")
+        axes.legend()
+    axes.set_ylim(-2, 102)
+    return chart
+
+
+def _grid_lines(
+    axes: Axes,
+    keys: list[str],
+    points: list[tuple[Any, ...]],
+    y: list[float],
+    low: list[float],
+    high: list[float],
+    bars: bool,
+) -> None:
+    """Across the first key's values, one line per combination of the other keys' values:
+    a band around the line, or error bars."""
+    firsts = list(dict.fromkeys(point[0] for point in points))
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in firsts)
+    where = {v: (v if numeric else i) for i, v in enumerate(firsts)}
+    lines: dict[tuple[Any, ...], list[int]] = {}
+    for i, point in enumerate(points):
+        lines.setdefault(point[1:], []).append(i)
+    span = (max(where.values()) - min(where.values())) or 1
+    for n, ((rest, members), color) in enumerate(zip(lines.items(), itertools.cycle(COLORS))):
+        members.sort(key=lambda i: where[points[i][0]])
+        dodge = (n - (len(lines) - 1) / 2) * 0.01 * span if bars else 0.0
+        xs = [where[points[i][0]] + dodge for i in members]
+        ys, lo, hi = ([values[i] for i in members] for values in (y, low, high))
+        label = ", ".join(value_text(v) for v in rest) or None
+        if bars:
+            errors = [
+                [a - b for a, b in zip(ys, lo, strict=True)],
+                [b - a for a, b in zip(ys, hi, strict=True)],
+            ]
+            axes.errorbar(xs, ys, yerr=errors, fmt="o-", capsize=4, color=color, label=label)
+        else:
+            axes.plot(xs, ys, "o-", color=color, label=label)
+            axes.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
+    if not numeric:
+        long = len(firsts) > 6 or max(len(str(v)) for v in firsts) > 8
+        axes.set_xticks(
+            range(len(firsts)),
+            [value_text(v) for v in firsts],
+            rotation=30 if long else 0,
+            ha="right" if long else "center",
+        )
+    if len(keys) > 1:
+        axes.legend(title=", ".join(keys[1:]), fontsize="small")
+
+
+def tornado(
+    labels: list[str],
+    values: list[float],
+    conf: list[float],
+    xlabel: str,
+    title: str,
+    chance: float = math.nan,
+    inner: list[float] | None = None,
+    inner_label: str = "",
+) -> Figure:
+    """Ranked horizontal bars (largest on top) with confidence intervals; ``inner`` as thinner
+    bars inside (Sobol's first-order share); ``chance`` as a dotted line."""
+    figure, axes = _axes(title, xlabel, "")
+    figure.set_figheight(max(3.0, 1.2 + 0.45 * len(labels)))
+    rows = np.arange(len(labels))
+    axes.barh(rows, values, xerr=conf, capsize=5, color=COLORS[0], label=xlabel.split(" (")[0])
+    if inner is not None:
+        axes.barh(rows, inner, height=0.35, color=COLORS[1], label=inner_label)
+    if not math.isnan(chance):
+        axes.axvline(chance, color="grey", ls=":", label="chance alone (at most)")
+    axes.set_yticks(rows, labels)
+    axes.invert_yaxis()
+    axes.set_xlim(left=min(0.0, *(v - c for v, c in zip(values, conf, strict=True))))
+    axes.legend(loc="lower right", fontsize="small")
     return figure

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import gzip
 import html
+import itertools
 import json
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim.config import CHANNELS
-from sim.scenario import Scenario
+from sim.config import CHANNELS, NightConfig
+from sim.scenario import Scenario, night_values
 from studies import plots
-from studies.bands import Band, band, curve_band
+from studies.bands import Band, band, curve_band, few_nights
+from studies.levers import value_text
 from studies.public_record import (
     IOWA_2016_RELEASES,
     IOWA_2020_HOLDS,
@@ -31,6 +34,7 @@ from studies.public_record import (
     ReleasePoint,
 )
 from studies.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid
+from studies.units import shown
 
 RECORDS = {
     "iowa-2020": (IOWA_2020_RELEASES, IOWA_2020_HOLDS),
@@ -40,19 +44,20 @@ RECORDS = {
 
 
 SUMMARY = (
-    *((f"{p}% published", f"published_{p}pct_min", 60, "h") for p in (50, 90, 95, 100)),
-    *((f"{p}% received", f"received_{p}pct_min", 60, "h") for p in (50, 90, 95)),
-    *((f"received by {c}", f"share_{c}", 0.01, "%") for c in CHANNELS),
-    ("never arrived", "never_arrived", 1, "precincts"),
-    ("chairs' hold, 90th percentile", "report_hold_p90_min", 1, "min"),
-    ("chairs' held calls abandoned", "report_abandon_share", 0.01, "%"),
-    ("calls that got a busy signal", "busy_share", 0.01, "%"),
-    ("operator time on pranks", "prank_operator_share", 0.01, "%"),
-    ("errors injected", "errors_injected", 1, "results"),
-    ("errors caught by HQ", "errors_caught", 1, "results"),
-    ("errors published", "errors_published", 1, "results"),
+    *(f"published_{p}pct_min" for p in (50, 90, 95, 100)),
+    *(f"received_{p}pct_min" for p in (50, 90, 95)),
+    *(f"share_{c}" for c in CHANNELS),
+    "never_arrived",
+    "report_hold_p90_min",
+    "report_abandon_share",
+    "busy_share",
+    "prank_operator_share",
+    "errors_injected",
+    "errors_caught",
+    "errors_published",
 )
-"""The summary table: (label, per-night figure, divide by this to show it, unit shown)."""
+"""The per-night figures of the summary table, in order (shown as :func:`studies.units.shown`
+says)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +77,8 @@ class Row:
 def summary_rows(reps: list[Replication]) -> list[Row]:
     """The summary table over nights (mean [90% band])."""
     return [
-        Row(label, key, band([r.summary[key] for r in reps]), scale, unit)
-        for label, key, scale, unit in SUMMARY
+        Row(figure.label, key, band([r.summary[key] for r in reps]), figure.scale, figure.unit)
+        for key, figure in ((key, shown(key)) for key in SUMMARY)
     ]
 
 
@@ -107,13 +112,26 @@ def format_table(rows: Iterable[Row], title: str) -> str:
     return "\n".join(lines)
 
 
-def write_run(scenario: Scenario, reps: list[Replication], out: Path) -> Path:
-    """Write the whole run folder at ``out`` (replacing an older one) and return the report."""
+def fresh_folder(out: Path, force: bool = False) -> Path:
+    """Where to write a run: ``out`` when it is free or ``force`` says to replace it, else the
+    first free ``out-2``, ``out-3``, ..."""
+    if force or not out.exists():
+        return out
+    return next(
+        candidate
+        for n in itertools.count(2)
+        if not (candidate := out.with_name(f"{out.name}-{n}")).exists()
+    )
+
+
+def write_folder(out: Path, write: Callable[[Path], None]) -> Path:
+    """Have ``write`` fill a folder under a temporary name, then rename it to ``out`` (replacing
+    an older one), so a folder with the final name is never half-written."""
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        _write_contents(scenario, reps, partial)
+        write(partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -123,23 +141,24 @@ def write_run(scenario: Scenario, reps: list[Replication], out: Path) -> Path:
         out.rename(old)
         shutil.rmtree(old)
     partial.rename(out)
+    return out
+
+
+def write_run(scenario: Scenario, reps: list[Replication], out: Path) -> Path:
+    """Write the whole run folder at ``out`` (replacing an older one) and return the report."""
+    write_folder(out, lambda folder: _write_contents(scenario, reps, folder))
     return out / "report.html"
 
 
 def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -> None:
     config = scenario.night
     (folder / "scenario.toml").write_text(to_toml(scenario.table))
-    keys = list(reps[0].summary)
-    _write_csv(
-        folder / "replications.csv",
-        ["replication", "seed", *keys],
-        ([r.index, r.seed, *(r.summary[k] for k in keys)] for r in reps),
-    )
-    _write_csv(
+    write_replications(folder / "replications.csv", reps)
+    write_csv(
         folder / "precincts.csv.gz", PRECINCT_COLUMNS, (row for r in reps for row in r.precincts)
     )
-    _write_csv(folder / "calls.csv.gz", CALL_COLUMNS, (row for r in reps for row in r.calls))
-    _write_csv(
+    write_csv(folder / "calls.csv.gz", CALL_COLUMNS, (row for r in reps for row in r.calls))
+    write_csv(
         folder / "series.csv.gz",
         ["replication", "minute", "lines_busy", "on_hold"],
         (
@@ -153,7 +172,7 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
         curve_band([r.received for r in reps]),
         curve_band([r.published for r in reps]),
     )
-    _write_csv(
+    write_csv(
         folder / "curves.csv",
         ["minute"]
         + [
@@ -217,41 +236,137 @@ def report_html(
     figures: list[tuple[str, Path]],
     record_fit_text: str = "",
 ) -> str:
-    """A self-contained page: description, summary table, plots embedded as PNG data."""
-    table = "\n".join(
-        f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.text())}</td>"
-        f"<td>{html.escape(r.unit)}</td></tr>"
-        for r in rows
+    """A self-contained page: description, summary table, fit to the record, plots embedded as
+    PNG data, and the scenario's inputs."""
+    table = html_table(
+        ("figure", "mean [90% band]", "unit"), ((r.label, r.text(), r.unit) for r in rows)
     )
-    images = "\n".join(
-        f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
-        f"src='data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}'>"
-        for title, path in figures
+    intro = (
+        f"<p>{replications} simulated nights, scenario seed {scenario.seed}. Times are hours "
+        "after 7 pm. Figures are the mean over nights with the 90% band (5th to 95th "
+        "percentile) in brackets.</p>"
     )
-    description = html.escape(scenario.description or "").replace("\n", "<br>")
+    cautions = [*scenario.warnings(), *filter(None, [few_nights(replications)])]
+    return page(
+        f"Caucus Night: {scenario.name}",
+        [
+            _description(scenario),
+            html_warnings(cautions),
+            intro + table,
+            f"<pre>{html.escape(record_fit_text)}</pre>" if record_fit_text else "",
+            html_figures(figures),
+            html_inputs(scenario),
+        ],
+    )
+
+
+def page(title: str, sections: Iterable[str]) -> str:
+    """A self-contained HTML page with these sections (HTML) under a title."""
+    body = "\n".join(section for section in sections if section)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Caucus Night: {html.escape(scenario.name)}</title>
+<title>{html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
 table {{ border-collapse: collapse; }}
 td, th {{ padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }}
 img {{ max-width: 100%; }}
+.warning {{ color: #8a4b00; }}
 </style></head><body>
-<h1>Caucus Night: {html.escape(scenario.name)}</h1>
-<p>{description}</p>
-<p>{replications} simulated nights, scenario seed {scenario.seed}. Times are hours after 7 pm.
-Figures are the mean over nights with the 90% band (5th to 95th percentile) in brackets.</p>
-<table><tr><th>figure</th><th>mean [90% band]</th><th>unit</th></tr>
-{table}
-</table>
-{f"<pre>{html.escape(record_fit_text)}</pre>" if record_fit_text else ""}
-{images}
+<h1>{html.escape(title)}</h1>
+{body}
 </body></html>
 """
 
 
-def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A table of escaped text."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>\n{body}\n</table>"
+
+
+def html_figures(figures: list[tuple[str, Path]]) -> str:
+    """PNG files embedded as data, each under its title."""
+    return "\n".join(
+        f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
+        f"src='data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}'>"
+        for title, path in figures
+    )
+
+
+def html_warnings(warnings: list[str]) -> str:
+    """Warnings as a list, or nothing."""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return f"<ul class='warning'>{items}</ul>" if warnings else ""
+
+
+def html_inputs(scenario: Scenario) -> str:
+    """What differs from the scenario's base, then every input of the night with where it
+    comes from (a fact of the record, an assumption with its range, or a default)."""
+    parts = ["<h2>Inputs</h2>"]
+    if scenario.base is not None:
+        base = scenario.base
+        source = f" ({base.path.name})" if base.path else ""
+        if differences := scenario.differences():
+            parts.append(f"<p>What differs from {html.escape(base.name + source)}:</p>")
+            parts.append(
+                html_table(
+                    ("input", base.name, scenario.name),
+                    ((key, _text(was), _text(now)) for key, was, now in differences),
+                )
+            )
+        else:
+            parts.append(f"<p>The same night as {html.escape(base.name + source)}.</p>")
+    defaults = night_values(NightConfig())
+    rows = []
+    for key, value in night_values(scenario.night).items():
+        if key in scenario.facts:
+            origin = f"fact: {scenario.facts[key].source}"
+        elif key in scenario.unknowns:
+            unknown = scenario.unknowns[key]
+            origin = f"assumption in [{unknown.low:g}, {unknown.high:g}]: {unknown.why}"
+        else:
+            origin = "default" if defaults[key] == value else "set by the scenario"
+        rows.append((key, _text(value), origin))
+    parts.append(
+        f"<details><summary>Every input of the night ({len(rows)})</summary>"
+        + html_table(("input", "value", "where it comes from"), rows)
+        + "</details>"
+    )
+    return "\n".join(parts)
+
+
+def _description(scenario: Scenario) -> str:
+    lines = html.escape(scenario.description or "").splitlines()
+    return f"<p>{'<br>'.join(lines)}</p>"
+
+
+def _text(value: Any) -> str:
+    """An input as a planner reads it: 1260.0 as 1260, None as never."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value):
+        fields = dataclasses.fields(value)
+        return "{" + ", ".join(f"{f.name} = {_text(getattr(value, f.name))}" for f in fields) + "}"
+    return value_text(value)
+
+
+def write_replications(path: Path, reps: list[Replication]) -> None:
+    """One row of per-night figures per night, with its index and seed."""
+    keys = list(reps[0].summary)
+    write_csv(
+        path,
+        ["replication", "seed", *keys],
+        ([r.index, r.seed, *(r.summary[k] for k in keys)] for r in reps),
+    )
+
+
+def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    """A CSV file (gzipped when its name ends in .gz)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wt", newline="") as handle:
         writer = csv.writer(handle)
@@ -289,4 +404,6 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an array of tables, written inline
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} as TOML")

@@ -147,26 +147,29 @@ def run_nights(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
     cluster: str | None = None,
+    first: int = 0,
 ) -> list[T]:
-    """Nights 0 .. ``nights`` - 1, each reduced by ``reduce`` (a module-level function, so it
-    can travel to another process) to what the caller needs; in night order.
+    """Nights ``first`` .. ``first + nights - 1``, each reduced by ``reduce`` (a module-level
+    function, so it can travel to another process) to what the caller needs; in night order. A
+    study that adds nights later starts from where it stopped.
 
     The nights run in ``workers`` local processes, or, when ``cluster`` names a Dask
     scheduler (``tcp://host:8786``), on that cluster's workers (``workers`` is then unused).
     ``progress(done, total)`` is called as each night comes back."""
-    if nights < 1 or workers < 1:
-        raise ValueError("nights and workers must be at least 1")
+    if nights < 1 or workers < 1 or first < 0:
+        raise ValueError("nights and workers must be at least 1, first at least 0")
+    indices = range(first, first + nights)
     played = (
-        _on_cluster(cluster, config, scenario_seed, nights, reduce)
+        _on_cluster(cluster, config, scenario_seed, indices, reduce)
         if cluster
-        else _played(config, scenario_seed, nights, reduce, workers)
+        else _played(config, scenario_seed, indices, reduce, workers)
     )
     done: dict[int, T] = {}
     for index, reduced in played:
         done[index] = reduced
         if progress:
             progress(len(done), nights)
-    return [done[index] for index in range(nights)]
+    return [done[index] for index in indices]
 
 
 def run_replications(
@@ -183,26 +186,29 @@ def run_replications(
 
 
 def _played(
-    config: NightConfig, scenario_seed: int, nights: int, reduce: Reduce[T], workers: int
+    config: NightConfig, scenario_seed: int, indices: range, reduce: Reduce[T], workers: int
 ) -> Iterator[tuple[int, T]]:
-    if workers == 1:
-        for index in range(nights):
+    nights = len(indices)
+    if workers == 1 or nights == 1:
+        for index in indices:
             yield index, play(config, scenario_seed, index, reduce)
         return
     with ProcessPoolExecutor(max_workers=min(workers, nights)) as pool:
-        yield from enumerate(
+        yield from zip(
+            indices,
             pool.map(
                 play,
                 [config] * nights,
                 [scenario_seed] * nights,
-                range(nights),
+                indices,
                 [reduce] * nights,
-            )
+            ),
+            strict=True,
         )
 
 
 def _on_cluster(
-    address: str, config: NightConfig, scenario_seed: int, nights: int, reduce: Reduce[T]
+    address: str, config: NightConfig, scenario_seed: int, indices: range, reduce: Reduce[T]
 ) -> Iterator[tuple[int, T]]:
     """Nights as they finish on the Dask cluster at ``address``. The scheduler runs a night
     again elsewhere when its worker dies; each night's key is unique, so it comes back once."""
@@ -218,16 +224,17 @@ def _on_cluster(
     except OSError as error:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {error}") from error
     run = uuid.uuid4().hex[:12]
+    nights = len(indices)
     with client:
         futures = client.map(
             play,
             [config] * nights,
             [scenario_seed] * nights,
-            range(nights),
+            indices,
             [reduce] * nights,
-            key=[f"caucus-night-{run}-{index}" for index in range(nights)],
+            key=[f"caucus-night-{run}-{index}" for index in indices],
         )
-        index_of = {future.key: index for index, future in enumerate(futures)}
+        index_of = {future.key: index for index, future in zip(indices, futures, strict=True)}
         for future in as_completed(futures, loop=client.loop):
             yield index_of[future.key], future.result()
             future.release()

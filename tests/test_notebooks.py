@@ -11,8 +11,12 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 ROOT = NOTEBOOKS.parent
 FAST = {
-    "expected-delays.ipynb": ("NIGHTS = 2\nWORKERS = 1", 3),
-    "staffing.ipynb": ("NIGHTS = 1\nWORKERS = 1\nOPERATORS = [96, 192]", 1),
+    "expected-delays.ipynb": (
+        "NIGHTS = 2\nWORKERS = 1\nTRAJECTORIES = 2\nPOINT_NIGHTS = 1\n"
+        'VARY += ["hq.verifiers=4..40"]',
+        4,
+    ),
+    "staffing.ipynb": ("MAX_NIGHTS = 2\nWORKERS = 1\nOPERATORS = [96, 192]", 1),
     "load-test-results.ipynb": ("RUN = {loadtest_run!r}", 2),
 }
 """Per notebook: test parameters appended to its parameter cell (to keep the run short), and

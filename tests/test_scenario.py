@@ -31,13 +31,24 @@ def write(folder: Path, name: str, text: str) -> Path:
         ("00:30", 330),
         ("16:00", -180),  # noon to noon: the afternoon before the caucus
         ("11:59", 1019),
+        ("9pm", 120),
+        ("9 PM", 120),
+        ("9:00 PM", 120),
+        ("10:30 p.m.", 210),
+        ("12am", 300),  # midnight
+        ("1:15am", 375),
+        ("12pm", -420),  # noon on caucus day
+        ("11:59 AM", 1019),
+        ("8 hours", 480),
+        ("1 hour", 60),
+        ("45 minutes", 45),
     ],
 )
 def test_parse_minutes(text, minutes):
     assert parse_minutes(text) == minutes
 
 
-@pytest.mark.parametrize("text", ["soon", "25:00", "22:75", "-3h"])
+@pytest.mark.parametrize("text", ["soon", "25:00", "22:75", "-3h", "13pm", "0am", "9:75pm", "9"])
 def test_parse_minutes_rejects(text):
     with pytest.raises(ValueError, match="not a"):
         parse_minutes(text)
@@ -57,6 +68,101 @@ def test_extends_overrides_a_few_keys(tmp_path):
     assert scenario.night.prank.leak_min == 180.0
     assert scenario.night.release.batch_times_min == (1260.0, 1680.0)
     assert scenario.night.precincts == NightConfig().precincts  # untouched keys keep defaults
+
+
+def test_outage_windows_take_clock_times(tmp_path):
+    path = write(tmp_path, "s.toml", '[app]\noutages = [["9pm", "22:30"], [400, "+8h"]]\n')
+    assert load_scenario(path).night.app.outages == ((120.0, 210.0), (400.0, 480.0))
+
+
+def test_a_missing_file_gets_the_nearest_name(tmp_path):
+    write(tmp_path, "iowa-2020.toml", "")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "iowa2020.toml")
+    assert f"(did you mean {tmp_path / 'iowa-2020.toml'}?)" in str(caught.value)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "nothing-like-it.toml")
+    assert "did you mean" not in str(caught.value)
+
+
+def test_fewer_lines_than_operators_is_a_warning(tmp_path):
+    few = load_scenario(write(tmp_path, "few.toml", "[hotline]\nlines = 30\noperators = 40\n"))
+    assert few.warnings() == [
+        "hotline: 30 lines for 40 operators: at most 30 operators can ever be on a call"
+    ]
+    assert few.with_overrides({"hotline.lines": 40}).warnings() == []
+
+
+def test_differences_from_the_base_file_and_from_overrides(tmp_path):
+    write(tmp_path, "base.toml", 'name = "base"\n[hotline]\nlines = 50\noperators = 20\n')
+    variant = write(
+        tmp_path, "variant.toml", 'extends = "base.toml"\n[hotline]\nlines = 100\noperators = 20\n'
+    )
+    scenario = load_scenario(variant)
+    assert scenario.base.name == "base"
+    assert scenario.differences() == [("hotline.lines", 50, 100)]
+    swept = scenario.with_overrides({"prank.leak_min": "never"})
+    assert swept.differences() == [("hotline.lines", 50, 100), ("prank.leak_min", 180.0, None)]
+    plain = load_scenario(tmp_path / "base.toml")
+    assert plain.base is None and plain.differences() == []
+    assert plain.with_overrides({"hotline.lines": 70}).differences() == [("hotline.lines", 50, 70)]
+
+
+SHIFTS = """[hotline]
+operators = 24
+lines = 100
+[[hotline.shifts]]
+from_min = "9pm"
+operators = 60
+[[hotline.shifts]]
+from_min = "2:00 AM"
+operators = 12
+lines = 30
+[hq]
+verifiers = 10
+[[hq.shifts]]
+from_min = "+6h"
+verifiers = 4
+data_entry_staff = 2
+"""
+
+
+def test_staff_by_shift(tmp_path):
+    scenario = load_scenario(write(tmp_path, "shifts.toml", SHIFTS))
+    first, second = scenario.night.hotline.shifts
+    assert (first.from_min, first.operators, first.lines) == (120.0, 60, None)
+    assert (second.from_min, second.operators, second.lines) == (420.0, 12, 30)
+    (hq,) = scenario.night.hq.shifts
+    assert (hq.from_min, hq.verifiers, hq.data_entry_staff) == (360.0, 4, 2)
+    again = load_scenario(write(tmp_path, "again.toml", to_toml(scenario.table)))
+    assert again.night == scenario.night
+    assert scenario.warnings() == []
+    few = SHIFTS.replace("lines = 30", "lines = 10")
+    assert load_scenario(write(tmp_path, "few.toml", few)).warnings() == [
+        "hotline from 420 min: 10 lines for 12 operators: at most 10 operators can ever be on "
+        "a call"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[hotline.shifts]]\nfrom_min = "23:00"\n[[hotline.shifts]]\nfrom_min = "22:00"\n',
+            "hotline: shifts must start in time order",
+        ),
+        ("[[hotline.shifts]]\noperators = 3\n", "hotline.shifts[0]: "),
+        ('[[hq.shifts]]\nfrom_min = "9pm"\nverifers = 3\n', "did you mean hq.shifts[0].verifiers?"),
+        (
+            '[[hq.shifts]]\nfrom_min = "9pm"\nverifiers = -3\n',
+            "hq.shifts[0].verifiers: must not be",
+        ),
+    ],
+)
+def test_bad_shifts_name_the_key(tmp_path, text, message):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, "bad.toml", text))
+    assert message in str(caught.value)
 
 
 def test_never_leaks(tmp_path):
@@ -166,6 +272,21 @@ def test_a_value_set_over_a_fact_makes_a_what_if(tmp_path):
     swept = kept.with_overrides({"hotline.operators": 10})
     assert swept.value("hotline.operators") == 10 and not swept.facts
     assert kept.with_overrides({"hotline.lines": 70}).facts.keys() == {"hotline.operators"}
+
+
+def test_a_value_set_over_an_unknown_is_a_decision(tmp_path):
+    write(tmp_path, "recorded.toml", RECORDED)
+    variant = write(tmp_path, "plan.toml", 'extends = "recorded.toml"\n[hotline]\nlines = 90\n')
+    decided = load_scenario(variant)
+    assert decided.value("hotline.lines") == 90 and "hotline.lines" not in decided.unknowns
+    assert "hotline.operators" in decided.facts
+    again = write(
+        tmp_path,
+        "again.toml",
+        'extends = "recorded.toml"\n[hotline]\nlines = 90\n'
+        '[calibrate]\n"hotline.lines" = { range = [60, 120], why = "still unsure" }\n',
+    )
+    assert load_scenario(again).unknowns["hotline.lines"].low == 60
 
 
 def test_extends_cycle(tmp_path):

@@ -5,6 +5,7 @@ queue: its probability of waiting, mean wait and abandonment must match Erlang C
 within a 99% confidence interval from batch means of the run.
 """
 
+import itertools
 import math
 import random
 import statistics
@@ -14,11 +15,12 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config import HotlineConfig
+from sim.config import HotlineConfig, HotlineShift
 from sim.hotline import (
     ABANDONED,
     BLOCKED,
     BUSY,
+    DROPPED,
     OUTCOMES,
     PRANK,
     REPORT,
@@ -217,3 +219,65 @@ def test_any_hotline_conserves_calls_and_lines(
             assert pin_screening and not call.has_pin
     talked = sum(hotline.operator_min.values())
     assert talked <= operators * (max(c.ended_min for c in hotline.calls) + 1e-9)
+
+
+def in_force(start: int, shifts, field: str, minute: float) -> int:
+    """The number of operators or lines the shifts give at ``minute``."""
+    value = start
+    for shift in shifts:
+        if shift.from_min <= minute and getattr(shift, field) is not None:
+            value = getattr(shift, field)
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    operators=st.integers(0, 6),
+    lines=st.integers(1, 10),
+    changes=st.lists(
+        st.tuples(
+            st.floats(0.0, 240.0),
+            st.one_of(st.none(), st.integers(0, 6)),
+            st.none() | st.integers(1, 10),
+        ),
+        max_size=5,
+        unique_by=lambda change: change[0],
+    ),
+    rate=st.floats(0.1, 2.0),
+    patience=st.floats(0.5, 60.0),
+    drop_prob=st.floats(0.0, 0.3),
+    seed=st.integers(0, 10**6),
+)
+def test_a_capacity_change_loses_no_call_and_counts_none_twice(
+    operators, lines, changes, rate, patience, drop_prob, seed
+):
+    """Operators and lines change at shift times: every call still ends exactly once; nobody
+    is answered beyond the operators on duty, nor gets a line beyond the lines in service;
+    callers are answered first come, first served across the changes; and the operator minutes
+    are exactly the talk of the calls answered."""
+    shifts = tuple(HotlineShift(at, ops, ls) for at, ops, ls in sorted(changes))
+    config = HotlineConfig(lines=lines, operators=operators, drop_prob=drop_prob, shifts=shifts)
+    rng = random.Random(seed)
+    calls = list(poisson_calls(REPORT, rate, 0.0, 300.0, 4.0, patience, rng))
+    hotline = run_hotline(config, calls, seed)
+    assert len(hotline.calls) == len(calls) == len({id(c) for c in hotline.calls})
+    assert all(c.outcome in OUTCOMES and c.ended_min >= c.placed_min for c in hotline.calls)
+    assert hotline.lines_busy == 0 and hotline.on_hold == 0
+    talking = [c for c in hotline.calls if c.outcome in (SERVED, DROPPED)]
+    answered = {id(c): c.placed_min + c.wait_min for c in talking}  # to within float rounding
+    eps = 1e-9
+    for call in talking:
+        at = answered[id(call)]
+        on_the_phone = sum(answered[id(o)] <= at + eps and at + eps < o.ended_min for o in talking)
+        on_the_phone += call.ended_min <= at + eps  # answered and over within the instant
+        assert on_the_phone <= in_force(operators, shifts, "operators", at + eps)
+    with_line = [c for c in hotline.calls if c.outcome not in (BUSY, BLOCKED)]
+    for call in with_line:
+        taken = sum(o.placed_min <= call.placed_min < o.ended_min for o in with_line)
+        taken += call.ended_min == call.placed_min
+        assert taken <= in_force(lines, shifts, "lines", call.placed_min)
+    answers = [answered[id(c)] for c in sorted(talking, key=lambda c: c.placed_min)]
+    assert all(b >= a - eps for a, b in itertools.pairwise(answers))  # first come, first served
+    assert sum(hotline.operator_min.values()) == pytest.approx(
+        sum(c.ended_min - answered[id(c)] for c in talking)
+    )

@@ -10,12 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import Night, NightConfig, conservation_problems, hold_by_hour, run_night, summarize
 from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
 from sim.chairs import CHANNEL_TRIES, WENT_HOME
-from sim.config import CHANNELS, MISTAKE_KINDS
-from sim.hotline import BUSY, PRANK, PUBLIC, REPORT, SCREENED
+from sim.config import CHANNELS, MISTAKE_KINDS, HotlineShift, HQShift
+from sim.hotline import BLOCKED, BUSY, DROPPED, PRANK, PUBLIC, REPORT, SCREENED, SERVED
 from sim.precincts import MISTAKES
 
 
@@ -319,3 +321,52 @@ def test_hq_reading_the_one_delegate_rule_as_majority_flags_plurality_wins():
             final = record.precinct.result.final_alignment()
             assert record.precinct.delegates == 1
             assert 2 * final[winner] <= record.precinct.attendance
+
+
+def test_shifts_change_staff_at_their_times():
+    """No operator before 8 pm, six from 8 pm, one and three lines from 5 am; no verifier until
+    midnight."""
+    hotline_shifts = (HotlineShift(60.0, operators=6), HotlineShift(600.0, operators=1, lines=3))
+    config = small(
+        hotline={"operators": 0, "shifts": hotline_shifts},
+        hq={"verifiers": 0, "shifts": (HQShift(300.0, verifiers=4),)},
+    )
+    played = checked_night(config, seed=4)
+    talked = [c for c in played.calls if c.outcome in (SERVED, DROPPED)]
+    answered = {id(c): c.placed_min + c.wait_min for c in talked}
+    assert talked and min(answered.values()) >= 60 - 1e-9
+    for call in talked:
+        at = answered[id(call)] + 1e-9
+        if at > 600:
+            assert sum(answered[id(o)] <= at < o.ended_min for o in talked) <= 1
+    with_line = [c for c in played.calls if c.placed_min > 600 and c.outcome not in (BUSY, BLOCKED)]
+    assert with_line
+    for call in with_line:
+        assert sum(o.placed_min <= call.placed_min < o.ended_min for o in with_line) <= 3
+    verified = [r.verified_min for r in played.records if r.verified_min is not None]
+    assert verified and min(verified) >= 300
+    unshifted = checked_night(small(hotline={"operators": 6}, hq={"verifiers": 4}), seed=4)
+    assert min(r.verified_min for r in unshifted.records if r.verified_min) < 300
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    changes=st.lists(
+        st.tuples(
+            st.floats(-60.0, 900.0), st.integers(0, 8), st.integers(0, 40), st.integers(0, 4)
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda change: change[0],
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_any_night_with_shifts_conserves(changes, seed):
+    """Whatever the shifts, each precinct is published at most once and after it arrived and
+    was verified, and each call ends once (checked_night's conservation check)."""
+    changes = sorted(changes)
+    config = small(
+        hotline={"shifts": tuple(HotlineShift(t, ops, lines) for t, ops, lines, _ in changes)},
+        hq={"shifts": tuple(HQShift(t, verifiers=v) for t, _, _, v in changes)},
+    )
+    checked_night(config, seed)
