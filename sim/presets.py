@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,13 @@ def find_scenario(text: str | Path) -> Path:
         return path
     preset = FOLDER / f"{path.stem}.toml"
     return preset if preset.exists() else path
+
+
+def nearest_preset(text: str | Path) -> str | None:
+    """The preset name closest to ``text`` (a mistyped name such as ``iowa2020``), if any."""
+    names = [path.stem for path in FOLDER.glob("*.toml")]
+    close = difflib.get_close_matches(Path(text).stem, names, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def first_sentence(description: str) -> str:

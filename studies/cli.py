@@ -226,10 +226,16 @@ def _positive(text: str) -> int:
 def _load(path: Path, args: argparse.Namespace):
     """The scenario (a file, or a preset by name) with the command line's seed and
     replications applied."""
-    from sim.presets import find_scenario
-    from sim.scenario import load_scenario
+    from sim.presets import find_scenario, nearest_preset
+    from sim.scenario import ScenarioError, load_scenario
 
-    scenario = load_scenario(find_scenario(path))
+    found = find_scenario(path)
+    try:
+        scenario = load_scenario(found)
+    except ScenarioError as error:
+        if found.exists() or "did you mean" in str(error) or not (near := nearest_preset(path)):
+            raise
+        raise ScenarioError(f"{error} (did you mean the preset {near}?)") from None
     overrides = {
         k: getattr(args, k) for k in ("seed", "replications") if getattr(args, k, None) is not None
     }

@@ -85,6 +85,15 @@ def test_a_missing_file_gets_the_nearest_name(tmp_path):
     assert "did you mean" not in str(caught.value)
 
 
+def test_a_mistyped_preset_name_gets_the_nearest_preset(tmp_path, capsys):
+    from caucus.cli import main
+
+    assert main(["simulate", "iowa2020", "--out", str(tmp_path / "run")]) == 2
+    assert "scenario file iowa2020 not found (did you mean the preset iowa-2020?)" in (
+        capsys.readouterr().err
+    )
+
+
 def test_fewer_lines_than_operators_is_a_warning(tmp_path):
     few = load_scenario(write(tmp_path, "few.toml", "[hotline]\nlines = 30\noperators = 40\n"))
     assert few.warnings() == [
