@@ -11,11 +11,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 ROOT = NOTEBOOKS.parent
 FAST = {
-    "expected-delays.ipynb": (
-        "NIGHTS = 2\nWORKERS = 1\nTRAJECTORIES = 2\nPOINT_NIGHTS = 1\n"
-        'VARY += ["hq.verifiers=4..40"]',
-        4,
-    ),
+    "expected-delays.ipynb": ("NIGHTS = 2\nWORKERS = 1\nTRAJECTORIES = 2\nPOINT_NIGHTS = 1", 4),
     "staffing.ipynb": ("MAX_NIGHTS = 2\nWORKERS = 1\nOPERATORS = [96, 192]", 1),
     "load-test-results.ipynb": ("RUN = {loadtest_run!r}", 2),
 }
