@@ -17,6 +17,7 @@ from caucus.rules import (
     OneDelegateRule,
     TooManyViableGroups,
     allocate_delegates,
+    locked_groups,
     viability_number,
     viable_groups,
 )
@@ -50,7 +51,8 @@ FINAL_ABOVE_FIRST = Check(
 VIABLE_GROUP_SHRANK = Check(
     "viable-group-shrank",
     "A viable group lost supporters",
-    "Members of a group viable in the first alignment are locked in, yet its count fell.",
+    "Members of a group viable in the first alignment are locked in (unless rule 6 sent it to "
+    "realign), yet its count fell.",
 )
 DELEGATES_OFF_FORMULA = Check(
     "delegates-off-formula",
@@ -145,6 +147,8 @@ def final_above_first(result: PrecinctResult) -> list[str]:
 
 
 def viable_group_shrank(result: PrecinctResult) -> list[str]:
+    """A locked-in group lost supporters; the smallest viable groups that rule 6 sends to
+    realign (more viable groups than delegates) are not locked in and may shrink."""
     delegates = result.electing
     if not delegates or delegates < 2 or result.headcount < 1:
         return []
@@ -152,7 +156,7 @@ def viable_group_shrank(result: PrecinctResult) -> list[str]:
     final = result.final_alignment()
     return [
         f"{group} viable in first alignment with {first[group]} fell to {final[group]}"
-        for group in sorted(viable_groups(first, delegates, result.headcount))
+        for group in sorted(locked_groups(first, delegates, result.headcount))
         if final[group] < first[group]
     ]
 

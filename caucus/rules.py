@@ -56,6 +56,23 @@ def viable_groups(alignment: Mapping[str, int], delegates: int, attendance: int)
     return {group for group, n in alignment.items() if n >= needed}
 
 
+def locked_groups(first: Mapping[str, int], delegates: int, attendance: int) -> set[str]:
+    """Groups whose members are locked in after the first alignment (rules 2 and 6).
+
+    The viable groups, less the smallest ones rule 6 sends to realign when more groups are
+    viable than delegates. Groups tied at that cut may each have realigned (which of them did
+    is not defined), so none of them is locked. One-delegate precincts lock no group: there is
+    no threshold, and anyone may move before the plurality is counted.
+    """
+    if delegates < 2:
+        return set()
+    viable = viable_groups(first, delegates, attendance)
+    if len(viable) <= delegates:
+        return viable
+    cut = sorted((first[g] for g in viable), reverse=True)[delegates]
+    return {g for g in viable if first[g] > cut}
+
+
 def realignment_problems(
     first: Mapping[str, int], final: Mapping[str, int], delegates: int, attendance: int
 ) -> list[str]:
@@ -64,12 +81,11 @@ def realignment_problems(
     first_total, final_total = sum(first.values()), sum(final.values())
     if final_total > first_total:
         problems.append(f"final total {final_total} exceeds first total {first_total}")
-    if delegates >= 2:
-        for group in sorted(viable_groups(first, delegates, attendance)):
-            if final.get(group, 0) < first[group]:
-                problems.append(
-                    f"{group} was viable with {first[group]} but fell to {final.get(group, 0)}"
-                )
+    for group in sorted(locked_groups(first, delegates, attendance)):
+        if final.get(group, 0) < first[group]:
+            problems.append(
+                f"{group} was viable with {first[group]} but fell to {final.get(group, 0)}"
+            )
     return problems
 
 

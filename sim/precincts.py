@@ -174,31 +174,24 @@ def caucus(
 ) -> PrecinctResult:
     """Run one caucus by the rules: first alignment, one legal realignment, allocation.
 
-    About ``join_share`` of each non-viable group joins one viable group together (a larger
-    group is likelier to win them over); half of the others go home, the rest stay and count for
-    nothing. If no group is viable, the smallest groups combine with the largest until it is.
-    When more groups are viable than seats, the smallest viable groups fold into the largest
-    before the count (rule 6 is not simulated: the checks would read it as a group shrinking).
-    Coin tosses are drawn from ``rng``.
+    The groups that hold their members (:func:`_holding`) stay as they are; every other group
+    realigns: about ``join_share`` of its members join one holding group together (a larger
+    group is likelier to win them over), half of the others go home, the rest stay and count
+    for nothing. If no group is viable, the smallest groups combine with the largest until one
+    is. Coin tosses are drawn from ``rng``.
     """
     first = {g: n for g, n in first.items() if n}
-    viable = viable_groups(first, delegates, attendance)
-    while delegates > 1 and len(viable) > delegates:
-        smallest = min(viable, key=lambda g: (first[g], g))
-        largest = max(first, key=lambda g: (first[g], g))
-        first[largest] += first.pop(smallest)
-        viable = viable_groups(first, delegates, attendance)
     final = dict(first)
-    if not viable:
+    holding = _holding(first, delegates, attendance, rng)
+    if not holding:
         final = _combine_until_viable(final, delegates, attendance)
-        viable = viable_groups(final, delegates, attendance)
-    if delegates > 1:
-        targets = sorted(viable)
-        weights = [first[g] for g in targets]
-        for group in [g for g in final if g not in viable]:
-            joiners = round(final[group] * join_share)
-            final[group] = (final[group] - joiners) // 2
-            final[rng.choices(targets, weights)[0]] += joiners
+        holding = _holding(final, delegates, attendance, rng)
+    targets = sorted(holding)
+    weights = [final[g] for g in targets]
+    for group in [g for g in final if g not in holding]:
+        joiners = round(final[group] * join_share)
+        final[group] = (final[group] - joiners) // 2
+        final[rng.choices(targets, weights)[0]] += joiners
     awarded = allocate_delegates(final, delegates, attendance).toss(rng)
     groups = tuple(
         GroupResult(g, first.get(g, 0), final.get(g, 0), awarded.get(g, 0))
@@ -212,6 +205,25 @@ def caucus(
         is_satellite=is_satellite,
         attendance=attendance,
     )
+
+
+def _holding(
+    alignment: dict[str, int], delegates: int, attendance: int, rng: random.Random
+) -> set[str]:
+    """Groups that keep their members at realignment: the viable groups, or only the
+    ``delegates`` largest of them when more are viable than seats (rule 6: the smallest must
+    realign); in a one-delegate precinct, which has no threshold, the two largest groups, whose
+    race for the plurality the others join. Groups tied at the cut: a coin toss."""
+    if delegates == 1:
+        keep, contenders = 2, set(alignment)
+    else:
+        keep, contenders = delegates, viable_groups(alignment, delegates, attendance)
+    if len(contenders) <= keep:
+        return contenders
+    cut = sorted((alignment[g] for g in contenders), reverse=True)[keep - 1]
+    sure = {g for g in contenders if alignment[g] > cut}
+    tied = sorted(g for g in contenders if alignment[g] == cut)
+    return sure | set(rng.sample(tied, keep - len(sure)))
 
 
 def _combine_until_viable(

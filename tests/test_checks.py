@@ -93,6 +93,24 @@ def test_check_quiet_on_clean_results(check):
     assert all(check not in rules_broken(r) for r in clean)
 
 
+def test_a_legal_rule_6_realignment_is_not_flagged():
+    # D=2, N=100, viability 25: A, B and C are viable for two seats, so C (the smallest) must
+    # realign; its members join A or go home. Only the locked-in groups must not shrink.
+    rule_6 = precinct(2, ("A", 40, 55, 1), ("B", 32, 32, 1), ("C", 28, 0, 0))
+    assert rules_broken(rule_6) == set()
+    b_shrank = precinct(2, ("A", 40, 57, 1), ("B", 32, 30, 1), ("C", 28, 0, 0))
+    assert rules_broken(b_shrank) == {VIABLE_GROUP_SHRANK}
+    c_stayed = precinct(2, ("A", 40, 40, 1), ("B", 32, 32, 1), ("C", 28, 28, 0))
+    assert TOO_MANY_VIABLE in rules_broken(c_stayed)
+
+
+def test_one_delegate_realignment_to_the_plurality_is_legal():
+    moved = precinct(1, ("A", 5, 8, 0), ("B", 6, 6, 1), ("C", 4, 0, 0))
+    assert rules_broken(moved) == {ONE_DELEGATE_NOT_PLURALITY}  # A leads after realignment
+    right = precinct(1, ("A", 5, 8, 1), ("B", 6, 6, 0), ("C", 4, 0, 0))
+    assert rules_broken(right) == set()
+
+
 def test_findings_name_the_numbers():
     (finding,) = check_precinct(precinct(3, ("A", 10, 12, 2), ("B", 8, 9, 1)))
     assert finding.detail == "final total 21 > first total 18"

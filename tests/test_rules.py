@@ -14,6 +14,7 @@ from caucus.rules import (
     TooManyViableGroups,
     allocate_delegates,
     is_legal_realignment,
+    locked_groups,
     realignment_problems,
     satellite_delegates,
     state_delegate_equivalents,
@@ -164,6 +165,20 @@ def test_realignment_rules():
     assert realignment_problems(first, {"A": 25, "B": 0, "C": 16}, 4, 40) == [
         "final total 41 exceeds first total 40"
     ]
+
+
+def test_rule_6_unlocks_the_smallest_viable_groups():
+    first = {"A": 40, "B": 32, "C": 28}  # D=2, N=100, viability 25: three viable for two seats
+    assert locked_groups(first, 2, 100) == {"A", "B"}
+    assert is_legal_realignment(first, {"A": 55, "B": 32, "C": 0}, 2, 100)
+    assert realignment_problems(first, {"A": 55, "B": 30, "C": 0}, 2, 100) == [
+        "B was viable with 32 but fell to 30"
+    ]
+    tied = {"A": 40, "B": 30, "C": 30}  # which of B and C realigned is not defined
+    assert locked_groups(tied, 2, 100) == {"A"}
+    assert is_legal_realignment(tied, {"A": 40, "B": 45, "C": 0}, 2, 100)
+    assert locked_groups({"A": 6, "B": 4}, 1, 10) == set()  # one delegate: anyone may move
+    assert locked_groups({"A": 20, "B": 5, "C": 15}, 4, 40) == {"A", "C"}
 
 
 alignments = st.dictionaries(

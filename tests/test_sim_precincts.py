@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caucus import check_precinct, is_legal_realignment
+from caucus import check_precinct, is_legal_realignment, viable_groups
 from sim.config import MistakesConfig, PrecinctsConfig
 from sim.precincts import MISTAKES, caucus, draw_precincts
 
@@ -106,11 +106,19 @@ def test_any_caucus_follows_the_rules(counts, delegates, join_share, seed):
     assert is_legal_realignment(
         result.first_alignment(), result.final_alignment(), delegates, attendance
     )
-    if delegates == 1:  # no threshold, no realignment: the plurality of the first count wins
-        assert {g: n for g, n in result.first_alignment().items() if n} == {
-            g: n for g, n in first.items() if n
-        }
-        assert result.final_alignment() == result.first_alignment()
+    assert {g: n for g, n in result.first_alignment().items() if n} == {
+        g: n for g, n in first.items() if n
+    }  # the first alignment is reported as it stood, rule 6 or not
+    final = result.final_alignment()
+    present = {g: n for g, n in first.items() if n}
+    holding = {g for g, n in present.items() if final[g] >= n}
+    if delegates == 1:  # no threshold: the others realign to the two largest groups
+        assert len(holding) >= min(2, len(present))
+        assert min(present[g] for g in holding) >= sorted(present.values())[-2:][0]
+    else:  # at most D groups hold their members (rule 6); only they can end viable
+        assert len(viable_groups(final, delegates, attendance)) <= delegates
+        if viable_groups(present, delegates, attendance):
+            assert viable_groups(final, delegates, attendance) <= holding
 
 
 @pytest.mark.iowa2020
@@ -131,3 +139,47 @@ def test_drawn_attendance_spreads_like_the_real_first_alignment_totals(precincts
         [p.attendance for p in precincts if not p.is_satellite], [10, 25, 50, 75, 90]
     )
     assert np.all(np.abs(np.log(drawn / np.maximum(real, 1))) < 0.35), (real, drawn)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    join_share=st.floats(0, 1),
+    concentration=st.floats(0.5, 50),
+    rate=st.floats(0, 1),
+)
+def test_a_simulated_result_passes_the_checks_unless_a_mistake_was_injected(
+    seed, join_share, concentration, rate
+):
+    config = PrecinctsConfig(
+        regular=40,
+        satellites=4,
+        counties=4,
+        realign_join_share=join_share,
+        mix_concentration=concentration,
+    )
+    drawn = draw_precincts(
+        config, MistakesConfig(rate=rate), np.random.default_rng(seed), random.Random(seed)
+    )
+    for p in drawn:
+        if p.mistake is None:
+            assert p.reported == p.result and check_precinct(p.reported) == [], p.name
+        else:
+            assert p.reported != p.result
+
+
+def test_rule_6_and_one_delegate_realignments_happen_in_an_iowa_night(precincts):
+    def too_many_viable(p):
+        first = p.result.first_alignment()
+        return p.delegates > 1 and len(viable_groups(first, p.delegates, p.attendance)) > (
+            p.delegates
+        )
+
+    rule_6 = [p for p in precincts if too_many_viable(p)]
+    one_seat = [
+        p
+        for p in precincts
+        if p.delegates == 1 and p.result.final_alignment() != p.result.first_alignment()
+    ]
+    assert len(rule_6) >= 5 and len(one_seat) >= 5, (len(rule_6), len(one_seat))
+    assert all(check_precinct(p.result) == [] for p in rule_6 + one_seat)
