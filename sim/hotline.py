@@ -140,10 +140,13 @@ class Hotline:
                 call.outcome = UNFINISHED
 
     def watch(self, every_min: float, until_min: float) -> Generator[simpy.Event, Any, None]:
-        """Note (minute, lines busy, callers on hold) every ``every_min`` into ``series``."""
-        while self.env.now <= until_min:
-            self.series.append((self.env.now, self.lines_busy, self.on_hold))
-            yield self.env.timeout(every_min)
+        """Note (minute, lines busy, callers on hold) into ``series`` at every multiple of
+        ``every_min`` up to ``until_min``, so a reading at such a minute is the state then."""
+        sample = math.ceil(self.env.now / every_min)
+        while (minute := sample * every_min) <= until_min:
+            yield self.env.timeout(max(minute - self.env.now, 0.0))
+            self.series.append((minute, self.lines_busy, self.on_hold))
+            sample += 1
 
     def _note_prank(self, caller: int) -> None:
         """Operators recognise a prank number; block it once it has wasted enough calls."""

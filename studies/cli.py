@@ -1,4 +1,5 @@
-"""`caucus simulate`, `compare`, `sweep`, `plan`, `sensitivity`: many nights of scenario files.
+"""`caucus simulate`, `compare`, `sweep`, `plan`, `sensitivity`, `calibrate`: many nights of
+scenario files.
 
 Light at import: the model, numpy and matplotlib are imported when a command runs.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -156,6 +158,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     presets.set_defaults(run=run_scenarios)
 
+    calibrate = add_command(
+        subparsers,
+        "calibrate",
+        "Fit a scenario's [calibrate] unknowns to its public record; its [facts] stay as stated.",
+        "caucus calibrate scenarios/iowa-2020.toml --budget 300 --replications 8",
+    )
+    calibrate.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
+    calibrate.add_argument(
+        "--budget", type=_positive, default=200, help="candidates to try (default: %(default)s)"
+    )
+    calibrate.add_argument(
+        "--replications", type=_positive, help="nights per candidate (default: 8)"
+    )
+    _run_options(calibrate, replications=False)
+    _out_options(calibrate, "runs/calibrate-<scenario>")
+    calibrate.set_defaults(run=run_calibrate)
+
 
 def _run_options(parser: argparse.ArgumentParser, replications: bool = True) -> None:
     """How nights are run: shared by every command that runs them."""
@@ -279,15 +298,14 @@ def cluster_address(args: argparse.Namespace) -> str | None:
 def run_simulate(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
     from studies.bands import few_nights
+    from studies.public_record import RECORDS
     from studies.run_folder import (
-        RECORDS,
         format_record_fit,
         format_table,
         record_fit,
         summary_rows,
         write_run,
     )
-    from studies.runner import grid
 
     try:
         scenario = _load(args.scenario, args)
@@ -300,9 +318,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     report = write_run(scenario, reps, out)
     title = f"{scenario.name}: {len(reps)} nights, seed {scenario.seed} (hours after 7 pm)"
     print(format_table(summary_rows(reps), title))
-    releases = RECORDS.get(scenario.table.get("record", ""), ((), ()))[0]
-    if releases:
-        print("\n" + format_record_fit(record_fit(reps, grid(scenario.night), releases)))
+    record = RECORDS.get(scenario.table.get("record", ""))
+    if record:
+        print("\n" + format_record_fit(record_fit(reps, record.releases)))
     print(f"\nreport: {report}")
     return 0
 
@@ -452,4 +470,38 @@ def run_scenarios(args: argparse.Namespace) -> int:
         line = f"{preset.name:<{width}}{preset.summary}"
         print(line if not columns or len(line) <= columns else line[: columns - 1] + "…")
     print(f"\n{len(found)} presets in {FOLDER}; run one with: caucus simulate NAME")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError
+    from studies.calibrate import DEFAULT_NIGHTS, calibrate, format_calibration, write_calibration
+    from studies.progress import ProgressBar
+    from studies.runner import ClusterError, default_workers
+
+    nights = args.replications or DEFAULT_NIGHTS
+    try:  # --replications is nights per candidate, not the calibrated scenario's own count
+        scenario = _load(args.scenario, argparse.Namespace(seed=args.seed, replications=None))
+        command = (
+            shlex.join(["caucus", "calibrate", str(args.scenario), "--budget", str(args.budget)])
+            + f" --replications {nights} --seed {scenario.seed}"
+        )
+        with ProgressBar(f"calibrating {scenario.name}", quiet=args.quiet) as progress:
+            calibration = calibrate(
+                scenario,
+                args.budget,
+                nights,
+                args.workers or default_workers(),
+                progress=progress,
+                command=command,
+                cluster=cluster_address(args),
+            )
+    except (ScenarioError, ClusterError) as error:
+        print(f"caucus calibrate: {error}", file=sys.stderr)
+        return 2
+    path = write_calibration(
+        calibration, _out(args, Path("runs") / f"calibrate-{args.scenario.stem}")
+    )
+    print(format_calibration(calibration))
+    print(f"\ncalibrated scenario: {path}")
     return 0

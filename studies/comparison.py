@@ -17,7 +17,8 @@ from sim.scenario import Scenario
 from studies import plots
 from studies.bands import band, few_nights, share_interval
 from studies.levers import point_label, value_text
-from studies.run_folder import RECORDS, summary_rows, write_csv, write_folder, write_replications
+from studies.public_record import RECORDS
+from studies.run_folder import summary_rows, write_csv, write_folder, write_replications
 from studies.runner import Replication, aggregates, grid
 from studies.targets import Target
 from studies.units import shown
@@ -27,7 +28,8 @@ def write_comparison(
     scenarios: list[Scenario], runs: dict[str, list[Replication]], out: Path
 ) -> tuple[str, Path]:
     """An overlay of the reporting curves and a table of each scenario against the first."""
-    record = RECORDS.get(scenarios[0].table.get("record", ""), ((), ()))[0]
+    record = RECORDS.get(scenarios[0].table.get("record", ""))
+    releases = record.releases if record else ()
     names = list(runs)
     base = names[0]
     rows = {name: summary_rows(reps) for name, reps in runs.items()}
@@ -61,7 +63,7 @@ def write_comparison(
     table = "\n".join(lines)
 
     def write(folder: Path) -> None:
-        curves = plots.reporting_curve(runs, grid(scenarios[0].night), record, received=False)
+        curves = plots.reporting_curve(runs, grid(scenarios[0].night), releases, received=False)
         plots.save(curves, folder / "comparison.png")
         (folder / "comparison.txt").write_text(table + "\n")
         for i, (name, reps) in enumerate(runs.items(), 1):

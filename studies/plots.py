@@ -113,8 +113,10 @@ def _curves(
         for kind, style in kinds:
             mean, low, high = curve_band([getattr(r, kind) for r in reps])
             label = f"{kind}" if len(runs) == 1 else f"{name}: {kind}"
-            axes.plot(hours, 100 * mean, style, color=color, label=label)
-            axes.fill_between(hours, 100 * low, 100 * high, color=color, alpha=0.2, lw=0)
+            axes.step(hours, 100 * mean, style, where="post", color=color, label=label)
+            axes.fill_between(
+                hours, 100 * low, 100 * high, step="post", color=color, alpha=0.2, lw=0
+            )
     points = [(p.hours, p.percent_published, p.bound) for p in record]
     _public_record(axes, points, {"exact": "published", "by": "published by"}, "public record")
 

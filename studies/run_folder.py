@@ -27,21 +27,9 @@ from sim.scenario import Scenario, night_values
 from studies import plots
 from studies.bands import Band, band, curve_band, few_nights
 from studies.levers import value_text
-from studies.public_record import (
-    IOWA_2016_RELEASES,
-    IOWA_2020_HOLDS,
-    IOWA_2020_RELEASES,
-    ReleasePoint,
-)
-from studies.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid
+from studies.public_record import RECORDS, ReleasePoint
+from studies.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid, share_by
 from studies.units import shown
-
-RECORDS = {
-    "iowa-2020": (IOWA_2020_RELEASES, IOWA_2020_HOLDS),
-    "iowa-2016": (IOWA_2016_RELEASES, ()),
-}
-"""Public records a scenario can be drawn against (its ``record`` key)."""
-
 
 SUMMARY = (
     *(f"published_{p}pct_min" for p in (50, 90, 95, 100)),
@@ -83,14 +71,14 @@ def summary_rows(reps: list[Replication]) -> list[Row]:
 
 
 def record_fit(
-    reps: list[Replication], minutes: np.ndarray, releases: tuple[ReleasePoint, ...]
+    reps: list[Replication], releases: tuple[ReleasePoint, ...]
 ) -> list[tuple[ReleasePoint, Band]]:
-    """The share published (percent) at each time of the public record, over nights."""
-    fit = []
-    for point in releases:
-        at = np.searchsorted(minutes, point.hours * 60, side="right") - 1
-        fit.append((point, band([100 * r.published[at] for r in reps])))
-    return fit
+    """The share published (percent) at exactly each time of the public record, over nights:
+    a batch released at that very time counts."""
+    return [
+        (point, band([100 * share_by(r.published_min, r.units, point.minute) for r in reps]))
+        for point in releases
+    ]
 
 
 def format_record_fit(fit: list[tuple[ReleasePoint, Band]]) -> str:
@@ -208,7 +196,8 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
             indent=2,
         )
     )
-    releases, holds = RECORDS.get(scenario.table.get("record", ""), ((), ()))
+    record = RECORDS.get(scenario.table.get("record", ""))
+    releases, holds = (record.releases, record.holds) if record else ((), ())
     figures = [
         (
             "Reporting curve",
@@ -225,7 +214,7 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
         ("Where the delay comes from", "delay-sources.png", plots.delay_sources(reps)),
     ]
     saved = [(title, plots.save(figure, folder / name)) for title, name, figure in figures]
-    fit = format_record_fit(record_fit(reps, minutes, releases)) if releases else ""
+    fit = format_record_fit(record_fit(reps, releases)) if releases else ""
     (folder / "report.html").write_text(report_html(scenario, len(reps), rows, saved, fit))
 
 

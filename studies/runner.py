@@ -1,7 +1,9 @@
 """Many nights of one scenario, in local processes or on a Dask cluster, with results that do
 not depend on where they ran: replication i always gets the seed derived from (scenario seed, i).
 
-Times are minutes after 7 pm; curves are sampled every :data:`GRID_STEP_MIN` minutes.
+Times are minutes after 7 pm; curves are sampled every :data:`GRID_STEP_MIN` minutes and at
+each batch release time, and figures at a time of the public record are read from the exact
+publication times (:func:`share_by`), never from the sampled curve.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ Reduce = Callable[[Night, int], T]
 
 GRID_STEP_MIN = 10.0
 """Spacing of the reporting curves (minutes)."""
+
+CLOCK_TOLERANCE_MIN = 1e-6
+"""A time within this many minutes of t counts as at t: the simulation clock adds up minutes
+and may land a last digit away from the time a scenario wrote (a release at "+45.6h")."""
 
 DELAY_PARTS = ("caucus", "channel", "hq", "release")
 """Where a published precinct's delay comes from: the caucus and paperwork until the chair is
@@ -75,6 +81,11 @@ class Replication:
     """Share of precincts received at each grid minute."""
     published: np.ndarray
     """Share of precincts published at each grid minute."""
+    published_min: np.ndarray
+    """Sorted minutes at which precincts were published (published ones only): the exact
+    times, for reading the share published at any moment (:func:`share_by`)."""
+    units: int
+    """Reporting units in the night."""
     report_hold_p90_by_hour: np.ndarray
     """90th percentile hold (minutes) of chairs' calls whose hold ended in each hour after
     7 pm."""
@@ -97,8 +108,21 @@ def replication_seed(scenario_seed: int, index: int) -> int:
 
 
 def grid(config: NightConfig) -> np.ndarray:
-    """Minutes after 7 pm at which curves are sampled, up to the night's horizon."""
-    return np.arange(0.0, config.horizon_min + GRID_STEP_MIN, GRID_STEP_MIN)
+    """Minutes after 7 pm at which curves are sampled, up to the night's horizon: every
+    :data:`GRID_STEP_MIN` and at each batch release time, so a curve drawn as steps jumps
+    exactly when a batch is published."""
+    every = np.arange(0.0, config.horizon_min + GRID_STEP_MIN, GRID_STEP_MIN)
+    release = config.release
+    batches = release.batch_times_min if release.mode == "batches" else ()
+    return np.union1d(every, [t for t in batches if 0 <= t <= config.horizon_min])
+
+
+def share_by(times: np.ndarray, total: int, minute: float | np.ndarray) -> float | np.ndarray:
+    """Share of ``total`` units whose time (``times``, sorted, present ones only) is at or
+    before ``minute``: a release at exactly ``minute`` counts (within
+    :data:`CLOCK_TOLERANCE_MIN`)."""
+    counted = np.searchsorted(times, np.asarray(minute) + CLOCK_TOLERANCE_MIN, side="right")
+    return counted / max(total, 1)
 
 
 def replicate(night: Night, index: int) -> Replication:
@@ -118,13 +142,17 @@ def aggregates(night: Night, index: int) -> Replication:
     """Reduce night ``index`` to its summary, curves and series, without per-precinct or
     per-call rows: what `compare` and `sweep` need (about 50 kB pickled for an iowa-2020
     night, against 0.35 MB with the rows)."""
-    minutes = grid(night.config)
+    minutes, units = grid(night.config), len(night.records)
+    received = _sorted_times([r.received_min for r in night.records])
+    published = _sorted_times([r.published_min for r in night.records])
     return Replication(
         index=index,
         seed=night.seed,
         summary=summarize(night),
-        received=_share_by(minutes, [r.received_min for r in night.records]),
-        published=_share_by(minutes, [r.published_min for r in night.records]),
+        received=share_by(received, units, minutes),
+        published=share_by(published, units, minutes),
+        published_min=published,
+        units=units,
         report_hold_p90_by_hour=_hold_p90_by_hour(night),
         lines_busy=_sampled(night, 1),
         on_hold=_sampled(night, 2),
@@ -245,9 +273,8 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _share_by(minutes: np.ndarray, times: list[float | None]) -> np.ndarray:
-    done = np.sort(np.array([t for t in times if t is not None], dtype=float))
-    return np.searchsorted(done, minutes, side="right") / max(len(times), 1)
+def _sorted_times(times: list[float | None]) -> np.ndarray:
+    return np.sort(np.array([t for t in times if t is not None], dtype=float))
 
 
 def _sampled(night: Night, column: int) -> np.ndarray:
@@ -256,7 +283,7 @@ def _sampled(night: Night, column: int) -> np.ndarray:
     minutes = np.arange(0.0, config.horizon_min + 1e-9, config.sample_every_min)
     times = np.array([row[0] for row in night.series])
     values = np.array([row[column] for row in night.series], dtype=float)
-    latest = np.searchsorted(times, minutes, side="right") - 1
+    latest = np.searchsorted(times, minutes + CLOCK_TOLERANCE_MIN, side="right") - 1
     return np.where(latest >= 0, values[np.maximum(latest, 0)], 0.0)
 
 

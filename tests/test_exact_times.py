@@ -1,0 +1,70 @@
+"""Figures read at a time are read exactly: a release at t counts at t, not only after it."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.config import NightConfig, PrecinctsConfig, ReleaseConfig
+from sim.night import run_night
+from studies.public_record import ReleasePoint
+from studies.run_folder import record_fit
+from studies.runner import grid, replicate, share_by
+
+AT = 45.6 * 60  # 2736 minutes: between two 10-minute grid points of old
+POINT = ReleasePoint(2020, 45.6, 86, "by", "hand-made")
+
+
+def test_a_release_at_exactly_t_counts_at_t_and_not_before():
+    published = np.array([60.0, AT, AT, AT + 30])
+    assert share_by(published, 5, AT) == 3 / 5
+    assert share_by(published, 5, AT - 0.01) == 1 / 5
+    assert share_by(published, 5, math.nextafter(AT, 0)) == 3 / 5  # the clock's last digit
+    assert share_by(published, 5, [0.0, 60.0, AT + 30]).tolist() == [0.0, 1 / 5, 4 / 5]
+
+
+def test_a_night_in_which_nothing_was_published_reads_zero():
+    assert share_by(np.array([]), 10, AT) == 0.0
+    assert share_by(np.array([]), 0, AT) == 0.0
+
+
+@pytest.fixture(scope="module")
+def batch_night():
+    """A small night published in one batch at 45.6 h (nothing before it)."""
+    config = NightConfig(
+        precincts=PrecinctsConfig(regular=40, satellites=0, counties=4),
+        release=ReleaseConfig(mode="batches", batch_times_min=(AT,), then_every_min=10000.0),
+        horizon_min=4000.0,
+    )
+    return replicate(run_night(config, seed=3), 0)
+
+
+def test_record_fit_counts_the_batch_released_at_the_record_time(batch_night):
+    published = len(batch_night.published_min)
+    assert published > 30 and np.all(batch_night.published_min == AT)
+    ((point, at), (_, before)) = record_fit(
+        [batch_night], (POINT, ReleasePoint(2020, 45.59, 0, "exact", "hand-made"))
+    )
+    assert point is POINT
+    assert at.mean == pytest.approx(100 * published / 40)
+    assert before.mean == 0.0
+
+
+def test_the_curve_grid_holds_each_batch_time_so_plots_step_there(batch_night):
+    config = NightConfig(release=ReleaseConfig(batch_times_min=(AT, 4365.0)))
+    minutes = grid(config)
+    assert AT in minutes and 4365.0 in minutes and np.all(np.diff(minutes) > 0)
+    small = grid(NightConfig(horizon_min=4000.0, release=ReleaseConfig(batch_times_min=(AT,))))
+    at = int(np.searchsorted(small, AT))
+    assert batch_night.published[at] == len(batch_night.published_min) / 40
+    assert batch_night.published[at - 1] == 0.0
+
+
+def test_the_hotline_is_sampled_at_whole_multiples_of_its_step():
+    precincts = PrecinctsConfig(regular=40, satellites=5, counties=4, satellite_start_min=-200)
+    night = run_night(NightConfig(precincts=precincts), seed=5)
+    minutes = [minute for minute, _, _ in night.series]
+    step = night.config.sample_every_min
+    assert night.env.now and minutes[0] < 0  # the night starts when a satellite's caucus ends
+    assert all(m == round(m / step) * step for m in minutes)
+    assert np.allclose(np.diff(minutes), step)
