@@ -191,8 +191,11 @@ class HotlineShift:
     ``lines``; a key left out keeps what the shift before had."""
 
     from_min: float
+    """When the shift starts (minutes after 7 pm; clock times such as "21:00" too)."""
     operators: int | None = None
+    """Operators on duty from then on (left out: as before)."""
     lines: int | None = None
+    """Phone lines from then on (left out: as before)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,8 +287,11 @@ class HQShift:
     ``data_entry_staff`` on duty; a key left out keeps what the shift before had."""
 
     from_min: float
+    """When the shift starts (minutes after 7 pm; clock times such as "+6h" too)."""
     verifiers: int | None = None
+    """Verifiers on duty from then on (left out: as before)."""
     data_entry_staff: int | None = None
+    """Data-entry staff on duty from then on (left out: as before)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,15 @@ import itertools
 import os
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from caucus.cli import add_command
+
+HEADLINE = "published_95pct_min"
+"""The per-night figure ``simulate --precision`` judges unless told otherwise."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +31,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     simulate.add_argument("scenario", type=Path, help="scenario TOML file or preset name")
     _run_options(simulate)
+    simulate.add_argument(
+        "--precision",
+        type=_share,
+        metavar="SHARE",
+        help="choose the nights: add them until the 95%% confidence interval of --metric's mean "
+        "is within this share of the mean (e.g. 0.05), or --max-nights; --replications is "
+        "then ignored",
+    )
+    simulate.add_argument(
+        "--metric",
+        default=HEADLINE,
+        help="per-night figure --precision judges (default: %(default)s)",
+    )
+    simulate.add_argument(
+        "--max-nights",
+        type=_positive,
+        default=200,
+        help="most nights --precision plays (default: %(default)s)",
+    )
     _out_options(simulate, "runs/<scenario>")
     simulate.set_defaults(run=run_simulate)
 
@@ -287,6 +310,45 @@ def _nights(
         raise SystemExit(2) from None
 
 
+def _nights_to_precision(scenario, args: argparse.Namespace):
+    """Nights of the scenario until ``--metric``'s mean is known within ``--precision`` (or
+    ``--max-nights``), in rounds of at least 10; the answer is the first n, whatever the rounds."""
+    from studies.precision import nights_to_precision
+    from studies.progress import ProgressBar
+    from studies.runner import ClusterError, default_workers, replicate, run_nights
+
+    workers = args.workers or default_workers()
+    cluster = cluster_address(args)
+    try:
+        with ProgressBar(scenario.name, quiet=args.quiet) as bar:
+
+            def play(first: int, count: int) -> list:
+                def progress(done: int, _: int) -> None:
+                    bar(first + done, args.max_nights)
+
+                return run_nights(
+                    scenario.night,
+                    scenario.seed,
+                    count,
+                    replicate,
+                    workers,
+                    progress,
+                    cluster,
+                    first=first,
+                )
+
+            return nights_to_precision(
+                play,
+                lambda rep: rep.summary[args.metric],
+                args.precision,
+                args.max_nights,
+                batch=max(10, workers),
+            )
+    except ClusterError as error:
+        print(f"caucus: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cluster_address(args: argparse.Namespace) -> str | None:
     """The Dask scheduler a multi-night command runs on (``--cluster``, else
     $CAUCUS_DASK_SCHEDULER), or None for local processes: pass it to ``run_nights``."""
@@ -298,6 +360,8 @@ def cluster_address(args: argparse.Namespace) -> str | None:
 def run_simulate(args: argparse.Namespace) -> int:
     from sim.scenario import ScenarioError
     from studies.bands import few_nights
+    from studies.precision import format_precision
+    from studies.provenance import RunInfo
     from studies.public_record import RECORDS
     from studies.run_folder import (
         format_record_fit,
@@ -306,23 +370,53 @@ def run_simulate(args: argparse.Namespace) -> int:
         summary_rows,
         write_run,
     )
+    from studies.units import LABELS
 
     try:
         scenario = _load(args.scenario, args)
     except ScenarioError as error:
         print(f"caucus simulate: {error}", file=sys.stderr)
         return 2
+    if args.metric not in LABELS:
+        print(
+            f"caucus simulate: --metric {args.metric}: not one of {', '.join(LABELS)}",
+            file=sys.stderr,
+        )
+        return 2
     out = _out(args, Path("runs") / args.scenario.stem)
-    _warn([few_nights(scenario.replications)])
-    reps = _nights(scenario, args, scenario.name)
-    report = write_run(scenario, reps, out)
+    start = time.perf_counter()
+    if args.precision:
+        reps, reached = _nights_to_precision(scenario, args)
+    else:
+        _warn([few_nights(scenario.replications)])
+        reps, reached = _nights(scenario, args, scenario.name), None
+    info = RunInfo(
+        time.perf_counter() - start,
+        _where(args),
+        args.metric if reached else None,
+        reached,
+        args.precision,
+    )
+    report = write_run(scenario, reps, out, info)
     title = f"{scenario.name}: {len(reps)} nights, seed {scenario.seed} (hours after 7 pm)"
     print(format_table(summary_rows(reps), title))
     record = RECORDS.get(scenario.table.get("record", ""))
     if record:
         print("\n" + format_record_fit(record_fit(reps, record.releases)))
+    if reached:
+        print("\n" + format_precision(reached, args.metric, args.precision))
     print(f"\nreport: {report}")
     return 0
+
+
+def _where(args: argparse.Namespace) -> str:
+    """Where the nights ran, in words."""
+    from studies.runner import default_workers
+
+    if cluster := cluster_address(args):
+        return f"the Dask cluster at {cluster}"
+    workers = args.workers or default_workers()
+    return f"{workers} local process{'es' if workers > 1 else ''}"
 
 
 def run_compare(args: argparse.Namespace) -> int:

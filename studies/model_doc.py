@@ -16,6 +16,7 @@ import inspect
 import itertools
 import re
 import sys
+import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,26 +61,42 @@ def unit_of(name: str, kind: Any) -> str:
 
 
 def parameters(config: type = NightConfig, prefix: str = "") -> list[Parameter]:
-    """Every field of the night's config tree, in declaration order, with its docstring."""
+    """Every field of the night's config tree, in declaration order, with its docstring; the
+    fields of a list of tables (``[[hotline.shifts]]``) as ``hotline.shifts[].from_min``."""
     hints = typing.get_type_hints(config)
     docs = field_docstrings(config)
-    default = config()
     found = []
     for field in dataclasses.fields(config):
         hint = hints[field.name]
         if dataclasses.is_dataclass(hint):
             found += parameters(hint, f"{prefix}{field.name}.")
             continue
-        value = getattr(default, field.name)
         found.append(
             Parameter(
                 f"{prefix}{field.name}",
-                value,
-                unit_of(field.name, hint),
+                _default(field),
+                unit_of(field.name, _scalar(hint)),
                 docs.get(field.name, ""),
             )
         )
+        items = typing.get_args(hint)
+        if typing.get_origin(hint) is tuple and items and dataclasses.is_dataclass(items[0]):
+            found += parameters(items[0], f"{prefix}{field.name}[].")
     return found
+
+
+def _default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return "required"
+
+
+def _scalar(hint: Any) -> Any:
+    """``int | None`` read as int."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if typing.get_origin(hint) in (types.UnionType, typing.Union) else hint
 
 
 def field_docstrings(config: type) -> dict[str, str]:
@@ -120,10 +137,11 @@ def presets() -> list[Scenario]:
 
 def facts_and_assumptions(scenarios: list[Scenario]) -> str:
     """Per preset that stands for a real night: its facts (with sources) and its unknowns
-    (with ranges and reasoning)."""
+    (with ranges and reasoning). Variants of another preset (``extends``) are left out: they
+    state their base's facts except what they change (section 2.3)."""
     text = []
     for scenario in scenarios:
-        if not scenario.facts and not scenario.unknowns:
+        if scenario.base is not None or not (scenario.facts or scenario.unknowns):
             continue
         text += [f"#### {scenario.name} (`scenarios/{scenario.path.name}`)", ""]
         if scenario.facts:
@@ -193,7 +211,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return _number(value)
     if value is None:
-        return "never"
+        return "left out"
     if isinstance(value, tuple):
         return ", ".join(_cell(v) for v in value) if value else "none"
     return str(value).replace("|", "\\|").replace("\n", " ")

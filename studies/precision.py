@@ -9,11 +9,16 @@ once.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy import stats
+
+from studies.units import shown
+
+T = TypeVar("T")
 
 CONFIDENCE = 0.95
 MIN_NIGHTS = 5
@@ -65,3 +70,39 @@ def precision_reached(
             return Precision(n, mean, width, True)
     mean = float(np.mean(values))
     return Precision(len(values), mean, half_width(values, confidence), False)
+
+
+def nights_to_precision(
+    play: Callable[[int, int], list[T]],
+    figure: Callable[[T], float],
+    precision: float,
+    max_nights: int,
+    batch: int,
+    min_nights: int = MIN_NIGHTS,
+) -> tuple[list[T], Precision]:
+    """Play nights in rounds of ``batch`` (``play(first, count)`` returns nights ``first`` ..
+    ``first + count - 1`` in order) until ``figure``'s mean is known within ``precision`` or
+    ``max_nights`` were played. Returns the nights up to the first n that reached it (so the
+    answer does not depend on the rounds) and the precision reached."""
+    if max_nights < 1 or batch < 1:
+        raise ValueError("max_nights and batch must be at least 1")
+    played: list[T] = []
+    while len(played) < max_nights:
+        played += play(len(played), min(batch, max_nights - len(played)))
+        reached = precision_reached([figure(n) for n in played], precision, min_nights)
+        if reached.reached:
+            return played[: reached.nights], reached
+    return played, reached
+
+
+def format_precision(reached: Precision, metric: str, asked: float) -> str:
+    """One line: the nights the precision took (or the cap) and the interval reached."""
+    figure = shown(metric)
+    interval = (
+        f"{figure.label} {reached.mean / figure.scale:.2f} ± "
+        f"{reached.half_width / figure.scale:.2f} {figure.unit} (95% confidence interval; "
+        f"half-width {100 * reached.relative:.1f}% of the mean, asked {100 * asked:g}%)"
+    )
+    if reached.reached:
+        return f"precision reached after {reached.nights} nights: {interval}"
+    return f"precision NOT reached: {reached.nights} nights (--max-nights): {interval}"

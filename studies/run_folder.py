@@ -13,6 +13,7 @@ import gzip
 import html
 import itertools
 import json
+import math
 import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +28,8 @@ from sim.scenario import Scenario, night_values
 from studies import plots
 from studies.bands import Band, band, curve_band, few_nights
 from studies.levers import value_text
+from studies.precision import Precision, half_width
+from studies.provenance import RunInfo, machine, software
 from studies.public_record import RECORDS, ReleasePoint
 from studies.runner import CALL_COLUMNS, PRECINCT_COLUMNS, Replication, grid, share_by
 from studies.units import shown
@@ -46,6 +49,9 @@ SUMMARY = (
 )
 """The per-night figures of the summary table, in order (shown as :func:`studies.units.shown`
 says)."""
+
+HEADLINE = "published_95pct_min"
+"""The figure whose precision a report states when none was asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +138,18 @@ def write_folder(out: Path, write: Callable[[Path], None]) -> Path:
     return out
 
 
-def write_run(scenario: Scenario, reps: list[Replication], out: Path) -> Path:
-    """Write the whole run folder at ``out`` (replacing an older one) and return the report."""
-    write_folder(out, lambda folder: _write_contents(scenario, reps, folder))
+def write_run(
+    scenario: Scenario, reps: list[Replication], out: Path, info: RunInfo | None = None
+) -> Path:
+    """Write the whole run folder at ``out`` (replacing an older one) and return the report;
+    ``info`` says how the nights were played, for the report's STRESS section."""
+    write_folder(out, lambda folder: _write_contents(scenario, reps, folder, info))
     return out / "report.html"
 
 
-def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -> None:
+def _write_contents(
+    scenario: Scenario, reps: list[Replication], folder: Path, info: RunInfo | None
+) -> None:
     config = scenario.night
     (folder / "scenario.toml").write_text(to_toml(scenario.table))
     write_replications(folder / "replications.csv", reps)
@@ -174,12 +185,18 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
         ),
     )
     rows = summary_rows(reps)
+    stress = Stress.of(scenario, reps, info)
     (folder / "summary.json").write_text(
         json.dumps(
             {
                 "scenario": scenario.name,
                 "replications": len(reps),
                 "seed": scenario.seed,
+                "precision": dataclasses.asdict(stress.precision)
+                | {"metric": stress.metric, "asked": stress.asked},
+                "run_seconds": stress.info.seconds if stress.info else None,
+                "software": stress.software,
+                "machine": stress.machine,
                 "rows": [
                     {
                         "label": r.label,
@@ -215,7 +232,87 @@ def _write_contents(scenario: Scenario, reps: list[Replication], folder: Path) -
     ]
     saved = [(title, plots.save(figure, folder / name)) for title, name, figure in figures]
     fit = format_record_fit(record_fit(reps, releases)) if releases else ""
-    (folder / "report.html").write_text(report_html(scenario, len(reps), rows, saved, fit))
+    (folder / "report.html").write_text(report_html(scenario, len(reps), rows, saved, fit, stress))
+
+
+@dataclass(frozen=True, slots=True)
+class Stress:
+    """What the report's STRESS-DES section states about a run: the precision its nights
+    reached on ``metric`` (the one asked for, else the headline 95%-published time), how the
+    nights were played, the software and the machine."""
+
+    metric: str
+    precision: Precision
+    asked: float | None
+    info: RunInfo | None
+    software: dict[str, str]
+    machine: dict[str, str]
+
+    @classmethod
+    def of(cls, scenario: Scenario, reps: list[Replication], info: RunInfo | None) -> Stress:
+        if info and info.precision and info.metric:
+            metric, precision, asked = info.metric, info.precision, info.asked
+        else:
+            metric, asked = HEADLINE, None
+            values = [r.summary[metric] for r in reps]
+            precision = Precision(
+                len(values), float(np.mean(values)), half_width(values), reached=False
+            )
+        return cls(metric, precision, asked, info, software(), machine())
+
+    def html(self, scenario: Scenario) -> str:
+        figure = shown(self.metric)
+        p = self.precision
+        mean = f"{p.mean / figure.scale:.2f} {figure.unit}"
+        width = f"{p.half_width / figure.scale:.2f} {figure.unit} ({100 * p.relative:.1f}%)"
+        if math.isnan(p.mean):
+            nights = (
+                f"{p.nights} nights; {figure.label} did not happen in every night, so its mean "
+                "has no confidence interval."
+            )
+        elif self.asked is None:
+            nights = (
+                f"{p.nights} nights, the number asked for. The 95% confidence interval of the "
+                f"mean {figure.label} is {mean} ± {width}."
+            )
+        else:
+            verdict = "reached" if p.reached else "not reached by the cap"
+            nights = (
+                f"{p.nights} nights, chosen by the confidence-interval method: nights were added "
+                f"until the 95% confidence interval of the mean {figure.label} was within "
+                f"{100 * self.asked:g}% of the mean ({verdict}): {mean} ± {width}."
+            )
+        run = (
+            f"The nights ran on {self.info.where} in {self.info.seconds:.1f} s."
+            if self.info
+            else ""
+        )
+        unknowns = html_table(
+            ("assumption", "value", "range", "why"),
+            (
+                (key, _text(scenario.value(key)), f"{u.low:g} to {u.high:g}", u.why)
+                for key, u in scenario.unknowns.items()
+            ),
+        )
+        return "\n".join(
+            [
+                "<h2>How this run was made (STRESS-DES)</h2>",
+                "<p>Inputs: every input of the night, and what differs from the base file, "
+                "are listed under Inputs below; the model itself is described in the "
+                "project's docs/model.md.</p>",
+                (
+                    f"<p>Assumptions ({len(scenario.unknowns)} unknowns, fitted within their "
+                    f"ranges; {len(scenario.facts)} inputs are facts of the record):</p>" + unknowns
+                    if scenario.unknowns
+                    else "<p>The scenario states no assumptions with ranges.</p>"
+                ),
+                f"<p>Nights and precision: {html.escape(nights)}</p>",
+                f"<p>Seed: scenario seed {scenario.seed}; night i gets the first word of "
+                f"numpy's SeedSequence([{scenario.seed}, i]). {html.escape(run)}</p>",
+                html_table(("software", "version"), self.software.items()),
+                html_table(("machine", ""), self.machine.items()),
+            ]
+        )
 
 
 def report_html(
@@ -224,9 +321,10 @@ def report_html(
     rows: list[Row],
     figures: list[tuple[str, Path]],
     record_fit_text: str = "",
+    stress: Stress | None = None,
 ) -> str:
     """A self-contained page: description, summary table, fit to the record, plots embedded as
-    PNG data, and the scenario's inputs."""
+    PNG data, how the run was made, and the scenario's inputs."""
     table = html_table(
         ("figure", "mean [90% band]", "unit"), ((r.label, r.text(), r.unit) for r in rows)
     )
@@ -244,6 +342,7 @@ def report_html(
             intro + table,
             f"<pre>{html.escape(record_fit_text)}</pre>" if record_fit_text else "",
             html_figures(figures),
+            stress.html(scenario) if stress else "",
             html_inputs(scenario),
         ],
     )

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from studies.precision import half_width, precision_reached
+from studies.precision import half_width, nights_to_precision, precision_reached
 
 
 def test_half_width_is_the_student_t_interval():
@@ -50,3 +50,26 @@ def test_a_figure_that_never_happened_never_reaches_precision():
     assert not reached.reached
     with pytest.raises(ValueError):
         precision_reached([], 0.05)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 50])
+def test_the_nights_chosen_do_not_depend_on_the_rounds(batch):
+    values = list(np.random.default_rng(9).normal(100, 10, 400))
+    played = []
+
+    def play(first: int, count: int) -> list[float]:
+        played.append((first, count))
+        return values[first : first + count]
+
+    nights, reached = nights_to_precision(play, float, 0.05, 400, batch)
+    assert reached == precision_reached(values, 0.05)
+    assert nights == values[: reached.nights]
+    assert played[0] == (0, batch) and all(count <= batch for _, count in played)
+
+
+def test_the_cap_stops_the_rounds():
+    def play(first: int, count: int) -> list[float]:
+        return [1.0 if i % 2 else 100.0 for i in range(first, first + count)]
+
+    nights, reached = nights_to_precision(play, float, 0.001, 9, 4)
+    assert nights == play(0, 9) and not reached.reached and reached.nights == 9
