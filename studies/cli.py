@@ -158,7 +158,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--vary",
         action="append",
         metavar="KEY=LOW..HIGH",
-        help="an assumption and its range, added to the scenario's [calibrate] table",
+        help="an assumption and its range, added to the scenario's [calibrate] table "
+        "(never one of its [facts])",
     )
     sensitivity.add_argument(
         "--nights", type=_positive, default=2, help="nights per design point (default: 2)"

@@ -1,7 +1,8 @@
 """`caucus sensitivity`: which assumptions move a per-night figure, over their plausible ranges.
 
 The assumptions and their ranges are a scenario's ``[calibrate]`` table and any ranges given as
-``--vary KEY=LOW..HIGH``. SALib draws the design and computes the indices:
+``--vary KEY=LOW..HIGH``; its ``[facts]`` are set as stated and never varied. SALib draws the
+design and computes the indices:
 
 - Morris (elementary effects): ``mu_star`` is the mean absolute change of the figure (in its
   own unit) per whole range of the assumption (steps of two thirds of the range, scaled),
@@ -170,10 +171,11 @@ class Sensitivity:
 def ranges(scenario: Scenario, vary: list[str] | None = None) -> list[Unknown]:
     """The assumptions to vary: the scenario's ``[calibrate]`` table, with ``--vary
     KEY=LOW..HIGH`` ranges added (or replacing a key's range); :class:`ScenarioError` when
-    there are none or a key is not a number."""
+    there are none, a key is not a number, or a key is one of the scenario's ``[facts]``."""
     unknowns = dict(scenario.unknowns)
     for spec in vary or ():
         key, low, high, _ = parse_range(spec)
+        _refuse_fact(scenario, key, f"--vary {spec}: ")
         try:
             current = scenario.value(key)
         except AttributeError:
@@ -190,6 +192,16 @@ def ranges(scenario: Scenario, vary: list[str] | None = None) -> list[Unknown]:
     return list(unknowns.values())
 
 
+def _refuse_fact(scenario: Scenario, key: str, where: str = "") -> None:
+    """:class:`ScenarioError` when ``key`` is one of the scenario's ``[facts]``: what the
+    public record states is set as stated, never varied as if it were unknown."""
+    if fact := scenario.facts.get(key):
+        raise ScenarioError(
+            f"{where}{key} is a fact of {scenario.name} ({fact.source}): a fact is set as "
+            "stated, never varied (ask what if it were otherwise with caucus sweep or plan)"
+        )
+
+
 def study(
     scenario: Scenario,
     metric: str,
@@ -204,9 +216,12 @@ def study(
 ) -> Sensitivity:
     """Play the design (in ``workers`` processes or on the Dask ``cluster``) and rank the
     assumptions. ``size``: Morris trajectories (default 10) or Sobol base samples (default 64,
-    a power of two). ``progress(done, total)`` counts nights."""
+    a power of two). ``progress(done, total)`` counts nights. A scenario's ``[facts]`` are
+    never varied (:class:`ScenarioError`)."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} is not one of {METHODS}")
+    for unknown in unknowns:
+        _refuse_fact(scenario, unknown.key)
     if len(unknowns) < 2:
         raise ValueError("a sensitivity study needs at least two assumptions to rank")
     problem = {

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from caucus.cli import main
-from sim.scenario import ScenarioError, load_scenario
+from sim.presets import find_scenario
+from sim.scenario import ScenarioError, Unknown, load_scenario
 from studies.sensitivity import ranges, study
 
 SMALL = """name = "small"
@@ -78,6 +79,34 @@ def test_ranges_come_from_the_calibrate_table_or_vary(small, tmp_path):
     assert [u.key for u in ranges(load_scenario(bare), ["prank.peak_per_min=0..2"])] == [
         "prank.peak_per_min"
     ]
+
+
+def test_a_fact_is_never_varied(small, tmp_path, capsys):
+    stated = tmp_path / "stated.toml"
+    stated.write_text(
+        SMALL + '[facts]\n"hotline.lines" = "the phone company\'s invoice: 12 lines"\n'
+    )
+    scenario = load_scenario(stated)
+    with pytest.raises(ScenarioError, match=r"--vary hotline\.lines=5\.\.50: .* is a fact"):
+        ranges(scenario, ["hotline.lines=5..50"])
+    fact = Unknown("hotline.lines", 5, 50, "a hand-made range", integer=True)
+    with pytest.raises(ScenarioError, match=r"hotline\.lines is a fact of small"):
+        study(scenario, "received_95pct_min", [*ranges(scenario), fact], nights=1, size=2)
+    out = tmp_path / "sens"
+    args = ["sensitivity", str(stated), "--vary", "hotline.lines=5..50", "--out", str(out)]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("caucus sensitivity: --vary hotline.lines=5..50: hotline.lines is ")
+    assert "a fact of small (the phone company's invoice: 12 lines)" in error
+    assert not out.exists()
+
+
+def test_the_calibrated_preset_is_ranked_by_name_on_its_own_unknowns(tmp_path, capsys):
+    iowa = load_scenario(find_scenario("iowa-2020"))
+    assert iowa.facts and [u.key for u in ranges(iowa)] == list(iowa.unknowns)
+    assert main(["sensitivity", "iowa-2020", "--vary", "hotline.operators=24..96"]) == 2
+    assert "hotline.operators is a fact of Iowa 2020 (IDP statement" in capsys.readouterr().err
 
 
 def test_a_figure_that_never_moves_has_nothing_to_rank(small):
