@@ -10,13 +10,19 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 ROOT = NOTEBOOKS.parent
+SMALL_DELAYS = "NIGHTS = 2\nWORKERS = 1\nTRAJECTORIES = 2\nPOINT_NIGHTS = 1"
 FAST = {
-    "expected-delays.ipynb": ("NIGHTS = 2\nWORKERS = 1\nTRAJECTORIES = 2\nPOINT_NIGHTS = 1", 4),
-    "staffing.ipynb": ("MAX_NIGHTS = 2\nWORKERS = 1\nOPERATORS = [96, 192]", 1),
-    "load-test-results.ipynb": ("RUN = {loadtest_run!r}", 2),
+    "expected-delays.ipynb": (SMALL_DELAYS, 4, "ranked: the 12 unknowns of its [calibrate] table"),
+    "expected-delays.ipynb, no [calibrate] table": (
+        SMALL_DELAYS + '\nSCENARIO = "../scenarios/phone-first.toml"',
+        4,
+        "no [calibrate] table: ranked on ['hq.verifiers=4..40'",
+    ),
+    "staffing.ipynb": ("MAX_NIGHTS = 2\nWORKERS = 1\nOPERATORS = [96, 192]", 1, None),
+    "load-test-results.ipynb": ("RUN = {loadtest_run!r}", 2, None),
 }
-"""Per notebook: test parameters appended to its parameter cell (to keep the run short), and
-the plots it draws."""
+"""Per run of a notebook (named by the notebook, then what differs): test parameters appended to
+its parameter cell (to keep the run short), the plots it draws, and a text it must print."""
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +57,12 @@ def test_has_a_parameter_cell_first(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [p for p in notebooks() if p.name in FAST], ids=lambda p: p.name)
-def test_runs_top_to_bottom(path, request):
+@pytest.mark.parametrize("run", FAST)
+def test_runs_top_to_bottom(run, request):
+    path = NOTEBOOKS / run.split(",")[0]
     notebook = nbformat.read(path, as_version=4)
     parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    fast, plots = FAST[path.name]
+    fast, plots, printed = FAST[run]
     if "loadtest_run" in fast:
         fast = fast.format(loadtest_run=request.getfixturevalue("loadtest_run"))
     parameters.source += "\n" + fast
@@ -66,3 +73,6 @@ def test_runs_top_to_bottom(path, request):
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == plots, "the notebook's plots did not render"
+    if printed:
+        text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+        assert printed in text
