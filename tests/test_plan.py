@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caucus.cli import main
+from sim.presets import find_scenario
 from sim.queueing import erlang_c
 from sim.scenario import load_scenario
 from studies.bands import share_interval
@@ -214,6 +215,22 @@ def test_plan_command_writes_its_run_folder(tmp_path, capsys):
     assert all(math.isclose(float(r["share"]), int(r["met"]) / int(r["nights"])) for r in rows)
     report = (out / "report.html").read_text()
     assert "Share of nights meeting the target" in report and "Inputs" in report
+
+
+@pytest.mark.slow
+def test_plan_on_the_calibrated_preset_by_name(tmp_path, capsys):
+    """A what-if over one of iowa-2020's facts: its answer no longer claims that fact, and keeps
+    the others and the unknowns' ranges."""
+    out = tmp_path / "plan"
+    args = ["plan", "iowa-2020", "--target", "chairs' 90th-percentile hold under 60 min"]
+    args += ["--vary", "hotline.operators=45,400", "--max-nights", "2", "--workers", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "answer: hotline.operators=400 (cost 400): met in 2 of 2 nights" in printed
+    answer = load_scenario(out / "scenario.toml")
+    assert answer.night.hotline.operators == 400
+    assert "hotline.operators" not in answer.facts and "prank.leak_min" in answer.facts
+    assert answer.unknowns == load_scenario(find_scenario("iowa-2020")).unknowns
 
 
 @pytest.mark.parametrize(
