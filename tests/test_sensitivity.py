@@ -81,7 +81,7 @@ def test_ranges_come_from_the_calibrate_table_or_vary(small, tmp_path):
     ]
 
 
-def test_a_fact_is_never_varied(small, tmp_path, capsys):
+def test_a_fact_is_never_varied(tmp_path, capsys):
     stated = tmp_path / "stated.toml"
     stated.write_text(
         SMALL + '[facts]\n"hotline.lines" = "the phone company\'s invoice: 12 lines"\n'
