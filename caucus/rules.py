@@ -6,6 +6,7 @@ exact: a group's share ``supporters * D / N`` is kept as a whole part and a rema
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Mapping
@@ -29,8 +30,12 @@ class NoMajority(ValueError):
     """Under the majority reading, no group of a one-delegate precinct holds over half."""
 
 
+@functools.cache
 def viability_threshold(delegates: int) -> Fraction | None:
-    """Share of attendance a group needs to be viable; None for one-delegate precincts."""
+    """Share of attendance a group needs to be viable; None for one-delegate precincts.
+
+    Cached: a night asks for the same few thresholds thousands of times (a Fraction is
+    immutable, so every caller may share it)."""
     if delegates < 1:
         raise ValueError(f"a precinct elects at least one delegate, not {delegates}")
     if delegates == 1:
@@ -160,8 +165,9 @@ def allocate_delegates(
         )
     if not viable:
         return Allocation({})
-    whole = {g: final[g] * delegates // attendance for g in viable}
-    remainder = {g: final[g] * delegates % attendance for g in viable}
+    whole, remainder = {}, {}
+    for g in viable:
+        whole[g], remainder[g] = divmod(final[g] * delegates, attendance)
     rounded_up = {g for g in viable if 2 * remainder[g] >= attendance}
     awarded = {g: max(whole[g] + (g in rounded_up), 1) for g in viable}
     # Remainders share the denominator N, so ordering by remainder is ordering by fraction.

@@ -3,6 +3,7 @@ the result the chair will report (with a mistake, sometimes)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -187,11 +188,12 @@ def caucus(
         final = _combine_until_viable(final, delegates, attendance)
         holding = _holding(final, delegates, attendance, rng)
     targets = sorted(holding)
-    weights = [final[g] for g in targets]
+    # Each realigning group picks by the holding groups' sizes before anyone joined them.
+    odds = list(itertools.accumulate(final[g] for g in targets))
     for group in [g for g in final if g not in holding]:
         joiners = round(final[group] * join_share)
         final[group] = (final[group] - joiners) // 2
-        final[rng.choices(targets, weights)[0]] += joiners
+        final[rng.choices(targets, cum_weights=odds)[0]] += joiners
     awarded = allocate_delegates(final, delegates, attendance).toss(rng)
     groups = tuple(
         GroupResult(g, first.get(g, 0), final.get(g, 0), awarded.get(g, 0))

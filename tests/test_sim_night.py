@@ -13,11 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from caucus import OneDelegateRule
 from sim import Night, NightConfig, conservation_problems, hold_by_hour, run_night, summarize
 from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
 from sim.chairs import CHANNEL_TRIES, WENT_HOME
-from sim.config import CHANNELS, MISTAKE_KINDS, HotlineShift, HQShift
+from sim.config import CHANNELS, MISTAKE_KINDS, ONE_DELEGATE_RULES, HotlineShift, HQShift
 from sim.hotline import BLOCKED, BUSY, DROPPED, PRANK, PUBLIC, REPORT, SCREENED, SERVED
+from sim.hq import findings
 from sim.precincts import MISTAKES
 
 
@@ -321,6 +323,31 @@ def test_hq_reading_the_one_delegate_rule_as_majority_flags_plurality_wins():
             final = record.precinct.result.final_alignment()
             assert record.precinct.delegates == 1
             assert 2 * final[winner] <= record.precinct.attendance
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    rate=st.floats(0, 1),
+    reading=st.sampled_from(ONE_DELEGATE_RULES),
+    delegates_median=st.floats(1, 8),
+)
+def test_hq_finds_what_the_checks_find(seed, rate, reading, delegates_median):
+    """HQ does not re-check a result received exactly as the caucus decided it (plurality
+    reading): on every result of the night its findings are still those of every check."""
+    night = run_night(
+        small(
+            precincts={"delegates_median": delegates_median},
+            mistakes={"rate": rate},
+            hq={"one_delegate_rule": reading, "verifiers": 20},
+        ),
+        seed,
+    )
+    verified = [r for r in night.records if r.verified_min is not None]
+    assert len(verified) > 150
+    assert any(r.received == r.precinct.result for r in verified)
+    for record in verified:
+        assert record.findings == findings(record.received, OneDelegateRule(reading))
 
 
 def test_shifts_change_staff_at_their_times():
