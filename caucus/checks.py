@@ -172,9 +172,9 @@ def nonviable_awarded(result: PrecinctResult) -> list[str]:
     awarded, delegates = result.awarded(), result.delegates_to_elect
     if awarded is None or not delegates or delegates < 2 or result.headcount < 1:
         return []
-    viable = viable_groups(result.final_alignment(), delegates, result.headcount)
-    needed = viability_number(delegates, result.headcount)
     final = result.final_alignment()
+    viable = viable_groups(final, delegates, result.headcount)
+    needed = viability_number(delegates, result.headcount)
     return [
         f"{group} has {final[group]} < viability number {needed} but won {n}"
         for group, n in sorted(awarded.items())

@@ -74,6 +74,10 @@ class PrecinctResult:
 
     def awarded(self) -> dict[str, int] | None:
         """County delegates awarded per group with any, or None when awards were not reported."""
-        if any(g.county_delegates is None for g in self.groups):
-            return None
-        return {g.name: g.county_delegates for g in self.groups if g.county_delegates}
+        awards: dict[str, int] = {}
+        for g in self.groups:
+            if g.county_delegates is None:
+                return None
+            if g.county_delegates:
+                awards[g.name] = g.county_delegates
+        return awards

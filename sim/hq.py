@@ -10,7 +10,7 @@ from typing import Any
 
 import simpy
 
-from caucus import OneDelegateRule, PrecinctResult, check_precinct
+from caucus import GroupResult, OneDelegateRule, PrecinctResult, check_precinct
 from caucus.checks import MISSING_FIELD
 from sim.config import HQConfig, ReleaseConfig
 from sim.desk import Desk
@@ -22,7 +22,10 @@ TYPED_IN = frozenset({"photo", "mail"})
 
 def incomplete(result: PrecinctResult) -> PrecinctResult:
     """The result as the faulty app delivered it: delegate awards missing."""
-    return replace(result, groups=tuple(replace(g, county_delegates=None) for g in result.groups))
+    return replace(
+        result,
+        groups=tuple(GroupResult(g.name, g.first, g.final, None, g.sde) for g in result.groups),
+    )
 
 
 def findings(

@@ -129,9 +129,10 @@ def draw_precincts(
     first = generator.multinomial(attendance, mix)
 
     precincts = []
-    for i in range(regular + satellites):
+    for i, (n, counts, end_min) in enumerate(
+        zip(attendance.tolist(), first.tolist(), length.tolist(), strict=True)
+    ):
         is_satellite = i >= regular
-        n = int(attendance[i])
         d = satellite_delegates(n) if is_satellite else int(delegates[i])
         county = "Satellite" if is_satellite else f"County {i % config.counties + 1:02d}"
         result = caucus(
@@ -140,7 +141,7 @@ def draw_precincts(
             is_satellite,
             n,
             d,
-            dict(zip(config.groups, first[i].tolist(), strict=True)),
+            dict(zip(config.groups, counts, strict=True)),
             config.realign_join_share,
             rng,
         )
@@ -154,7 +155,7 @@ def draw_precincts(
                 is_satellite=is_satellite,
                 attendance=n,
                 delegates=d,
-                caucus_end_min=float(length[i]),
+                caucus_end_min=end_min,
                 result=result,
                 reported=reported or result,
                 mistake=mistake if reported else None,
@@ -197,7 +198,7 @@ def caucus(
     awarded = allocate_delegates(final, delegates, attendance).toss(rng)
     groups = tuple(
         GroupResult(g, first.get(g, 0), final.get(g, 0), awarded.get(g, 0))
-        for g in sorted(first.keys() | final.keys())
+        for g in sorted(first)  # realignment moves people between groups, it adds none
     )
     return PrecinctResult(
         county,
