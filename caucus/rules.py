@@ -30,12 +30,12 @@ class NoMajority(ValueError):
     """Under the majority reading, no group of a one-delegate precinct holds over half."""
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def viability_threshold(delegates: int) -> Fraction | None:
     """Share of attendance a group needs to be viable; None for one-delegate precincts.
 
     Cached: a night asks for the same few thresholds thousands of times (a Fraction is
-    immutable, so every caller may share it)."""
+    immutable, so every caller may share it; the cache is bounded, whatever a file holds)."""
     if delegates < 1:
         raise ValueError(f"a precinct elects at least one delegate, not {delegates}")
     if delegates == 1:
@@ -165,11 +165,15 @@ def allocate_delegates(
         )
     if not viable:
         return Allocation({})
-    whole, remainder = {}, {}
+    awarded: dict[str, int] = {}
+    remainder: dict[str, int] = {}
+    rounded_up: set[str] = set()
     for g in viable:
-        whole[g], remainder[g] = divmod(final[g] * delegates, attendance)
-    rounded_up = {g for g in viable if 2 * remainder[g] >= attendance}
-    awarded = {g: max(whole[g] + (g in rounded_up), 1) for g in viable}
+        whole, remainder[g] = divmod(final[g] * delegates, attendance)
+        if 2 * remainder[g] >= attendance:
+            rounded_up.add(g)
+            whole += 1
+        awarded[g] = max(whole, 1)
     # Remainders share the denominator N, so ordering by remainder is ordering by fraction.
     tie = None
     while tie is None and (gap := delegates - sum(awarded.values())) != 0:
