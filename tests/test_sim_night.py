@@ -19,7 +19,7 @@ from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
 from sim.chairs import CHANNEL_TRIES, WENT_HOME
 from sim.config import CHANNELS, MISTAKE_KINDS, ONE_DELEGATE_RULES, HotlineShift, HQShift
 from sim.hotline import BLOCKED, BUSY, DROPPED, PRANK, PUBLIC, REPORT, SCREENED, SERVED
-from sim.hq import findings
+from sim.hq import findings, incomplete
 from sim.precincts import MISTAKES
 
 
@@ -323,6 +323,16 @@ def test_hq_reading_the_one_delegate_rule_as_majority_flags_plurality_wins():
             final = record.precinct.result.final_alignment()
             assert record.precinct.delegates == 1
             assert 2 * final[winner] <= record.precinct.attendance
+
+
+def test_the_apps_incomplete_result_lacks_the_awards_and_nothing_else(iowa):
+    for record in iowa.records[:50]:
+        result = record.precinct.reported
+        lacking = dataclasses.replace(
+            result,
+            groups=tuple(dataclasses.replace(g, county_delegates=None) for g in result.groups),
+        )
+        assert incomplete(result) == lacking and lacking.awarded() is None
 
 
 @settings(max_examples=12, deadline=None)
