@@ -197,7 +197,7 @@ def caucus(
         final[rng.choices(targets, cum_weights=odds)[0]] += joiners
     awarded = allocate_delegates(final, delegates, attendance).toss(rng)
     groups = tuple(
-        GroupResult(g, first.get(g, 0), final.get(g, 0), awarded.get(g, 0))
+        GroupResult(g, first[g], final.get(g, 0), awarded.get(g, 0))
         for g in sorted(first)  # realignment moves people between groups, it adds none
     )
     return PrecinctResult(
