@@ -168,7 +168,7 @@ def allocate_delegates(
     awarded: dict[str, int] = {}
     remainder: dict[str, int] = {}
     rounded_up: set[str] = set()
-    for g in viable:
+    for g in viable:  # supporters x D / N: a whole part and a remainder over N
         whole, remainder[g] = divmod(final[g] * delegates, attendance)
         if 2 * remainder[g] >= attendance:
             rounded_up.add(g)
