@@ -1,6 +1,7 @@
 """Figures read at a time are read exactly: a release at t counts at t, not only after it."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from sim.night import run_night
 from studies.public_record import ReleasePoint
 from studies.run_folder import record_fit
 from studies.runner import grid, replicate, share_by
+from studies.targets import parse_target
 
 AT = 45.6 * 60  # 2736 minutes: between two 10-minute grid points of old
 POINT = ReleasePoint(2020, 45.6, 86, "by", "hand-made")
@@ -68,3 +70,32 @@ def test_the_hotline_is_sampled_at_whole_multiples_of_its_step():
     assert night.env.now and minutes[0] < 0  # the night starts when a satellite's caucus ends
     assert all(m == round(m / step) * step for m in minutes)
     assert np.allclose(np.diff(minutes), step)
+
+
+def test_a_planners_target_counts_a_release_the_clock_lands_a_digit_after():
+    """`caucus plan` targets read the same way: the clock's last digit does not move a batch
+    released at 7.7 h past "by 7.7h", nor past "at most 7.7h"."""
+    late_digit = math.nextafter(7.7 * 60, math.inf)
+    night = SimpleNamespace(
+        records=[SimpleNamespace(published_min=t) for t in (60.0, late_digit, late_digit, None)]
+    )
+    assert parse_target("75% published by 7.7h")(night, 0) == 0.75
+    assert parse_target("75% published by 7.69h")(night, 0) == 0.25
+    assert parse_target("95% published at most 7.7h").met(late_digit)
+    assert not parse_target("95% published under 7.7h").met(late_digit)
+    assert not parse_target("95% published at most 7.69h").met(late_digit)
+
+
+def test_a_target_reads_a_real_batch_as_the_record_fit_does():
+    """A night that starts before 7 pm (a satellite caucus ends early) lands its 7.7 h batch
+    on the clock's sum, which may be a digit past 462 minutes."""
+    at = 7.7 * 60
+    config = NightConfig(
+        precincts=PrecinctsConfig(regular=20, satellites=6, counties=4, satellite_start_min=-200),
+        release=ReleaseConfig(mode="batches", batch_times_min=(at,), then_every_min=10000.0),
+        horizon_min=1000.0,
+    )
+    night = run_night(config, seed=1)
+    fit = replicate(night, 0)
+    share = parse_target("1% published by 7.7h")(night, 0)
+    assert share == share_by(fit.published_min, fit.units, at) > 0.5
