@@ -94,3 +94,20 @@ def test_the_report_says_how_the_run_was_made(small, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["precision"]["metric"] == "published_95pct_min"
     assert summary["precision"]["asked"] is None and summary["run_seconds"] > 0
+
+
+def test_the_report_states_the_assumptions_their_ranges_and_what_differs(small, tmp_path):
+    variant = tmp_path / "variant.toml"
+    variant.write_text(
+        '# a variant\nextends = "small.toml"\nname = "variant"\ndescription = "more lines"\n'
+        '[facts]\n"hotline.operators" = "a stated source"\n'
+        '[calibrate]\n"hotline.lines" = { range = [10, 40], why = "not recorded" }\n'
+        "[hotline]\noperators = 4\nlines = 30\n"
+    )
+    out = tmp_path / "run"
+    simulate(variant, out, "--workers", "1")
+    report = (out / "report.html").read_text()
+    assert "Assumptions (1 unknowns, fitted within their ranges; 1 inputs are facts" in report
+    assert "<td>hotline.lines</td><td>30</td><td>10 to 40</td><td>not recorded</td>" in report
+    assert "What differs from small (small.toml):" in report
+    assert "<td>hotline.lines</td><td>20</td><td>30</td>" in report
