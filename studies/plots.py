@@ -214,7 +214,7 @@ def share_met(
     _grid_lines(axes, keys, points, share, low, high, bars=True)
     if required is not None:
         axes.axhline(100 * required, color="black", ls=":", label=f"{100 * required:g}% asked")
-        axes.legend()
+        axes.legend(title=", ".join(keys[1:]) or None, fontsize="small")
     axes.set_ylim(-2, 102)
     return chart
 

@@ -196,6 +196,19 @@ def test_sweep_plot_draws_one_line_per_value_of_the_second_key():
     assert figure.axes[0].get_ylabel() == "95% published (hours after 7 pm)"
 
 
+def test_share_met_names_the_second_key_beside_the_share_asked():
+    from studies.plots import share_met
+
+    points = [(24, False), (48, False), (24, True), (48, True)]
+    shares = [(0.0, 0.0, 0.8), (0.5, 0.2, 0.8), (0.25, 0.0, 0.7), (1.0, 0.7, 1.0)]
+    figure = share_met(
+        ["hotline.operators", "hotline.pin_screening"], points, shares, "x", 0.95, 0.9
+    )
+    legend = figure.axes[0].get_legend()
+    assert legend.get_title().get_text() == "hotline.pin_screening"
+    assert [t.get_text() for t in legend.get_texts()] == ["90% asked", "false", "true"]
+
+
 def test_reporting_curve_shows_the_first_hours_beside_the_night(small):
     from studies.plots import ZOOM_HOURS, reporting_curve
     from studies.runner import grid

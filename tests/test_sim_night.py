@@ -390,7 +390,11 @@ def test_shifts_change_staff_at_their_times():
 @given(
     changes=st.lists(
         st.tuples(
-            st.floats(-60.0, 900.0), st.integers(0, 8), st.integers(0, 40), st.integers(0, 4)
+            st.floats(-60.0, 900.0),
+            st.integers(0, 8),
+            st.integers(0, 40),
+            st.integers(0, 4),
+            st.integers(0, 4),
         ),
         min_size=1,
         max_size=4,
@@ -399,11 +403,12 @@ def test_shifts_change_staff_at_their_times():
     seed=st.integers(0, 1000),
 )
 def test_any_night_with_shifts_conserves(changes, seed):
-    """Whatever the shifts, each precinct is published at most once and after it arrived and
-    was verified, and each call ends once (checked_night's conservation check)."""
+    """Whatever the shifts of operators, lines, verifiers and typists, each precinct is
+    published at most once and after it arrived and was verified, and each call ends once
+    (checked_night's conservation check)."""
     changes = sorted(changes)
     config = small(
-        hotline={"shifts": tuple(HotlineShift(t, ops, lines) for t, ops, lines, _ in changes)},
-        hq={"shifts": tuple(HQShift(t, verifiers=v) for t, _, _, v in changes)},
+        hotline={"shifts": tuple(HotlineShift(t, ops, lines) for t, ops, lines, _, _ in changes)},
+        hq={"shifts": tuple(HQShift(t, v, typists) for t, _, _, v, typists in changes)},
     )
     checked_night(config, seed)
