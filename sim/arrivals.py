@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.clock import CLOCK_TOLERANCE_MIN
 from sim.night import run_night
 from sim.scenario import load_scenario
 
@@ -29,8 +30,9 @@ class ArrivalCurve:
     """Minutes for the prank rate to halve."""
 
     def share_received_by(self, minute: float) -> float:
-        """Share of precincts whose results had arrived by ``minute``."""
-        return sum(t <= minute for t in self.received_min) / self.precincts
+        """Share of precincts whose results had arrived by ``minute``: a receipt at exactly
+        ``minute`` counts (within :data:`~sim.clock.CLOCK_TOLERANCE_MIN`)."""
+        return sum(t <= minute + CLOCK_TOLERANCE_MIN for t in self.received_min) / self.precincts
 
 
 def arrival_curve(scenario: Path | str, seed: int | None = None) -> ArrivalCurve:

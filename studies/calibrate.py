@@ -21,13 +21,14 @@ import numpy as np
 
 from caucus import check_precinct
 from caucus.checks import FINAL_ABOVE_FIRST
+from sim.clock import CLOCK_TOLERANCE_MIN
 from sim.hotline import REPORT
 from sim.night import Night
 from sim.scenario import Scenario, ScenarioError, Unknown
 from studies.bands import band
 from studies.public_record import RECORDS, CountTarget, HoldReport, Record, ReleasePoint
 from studies.run_folder import to_toml
-from studies.runner import CLOCK_TOLERANCE_MIN, run_nights, share_by
+from studies.runner import run_nights, share_by
 
 RELEASE_TOLERANCE_PP = 5.0
 """A release share within this many percentage points of the record is met (miss 1 at the

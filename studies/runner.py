@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from sim.clock import CLOCK_TOLERANCE_MIN
 from sim.config import NightConfig
 from sim.hotline import REPORT
 from sim.metrics import summarize
@@ -29,10 +30,6 @@ Reduce = Callable[[Night, int], T]
 
 GRID_STEP_MIN = 10.0
 """Spacing of the reporting curves (minutes)."""
-
-CLOCK_TOLERANCE_MIN = 1e-6
-"""A time within this many minutes of t counts as at t: the simulation clock adds up minutes
-and may land a last digit away from the time a scenario wrote (a release at "+45.6h")."""
 
 DELAY_PARTS = ("caucus", "channel", "hq", "release")
 """Where a published precinct's delay comes from: the caucus and paperwork until the chair is
@@ -120,7 +117,7 @@ def grid(config: NightConfig) -> np.ndarray:
 def share_by(times: np.ndarray, total: int, minute: float | np.ndarray) -> float | np.ndarray:
     """Share of ``total`` units whose time (``times``, sorted, present ones only) is at or
     before ``minute``: a release at exactly ``minute`` counts (within
-    :data:`CLOCK_TOLERANCE_MIN`)."""
+    :data:`~sim.clock.CLOCK_TOLERANCE_MIN`)."""
     counted = np.searchsorted(times, np.asarray(minute) + CLOCK_TOLERANCE_MIN, side="right")
     return counted / max(total, 1)
 

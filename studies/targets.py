@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sim.clock import CLOCK_TOLERANCE_MIN
 from sim.metrics import summarize
 from sim.night import Night
 from sim.scenario import parse_minutes
-from studies.runner import CLOCK_TOLERANCE_MIN
 from studies.units import LABELS, shown, words
 
 TESTS: dict[str, Callable[[float, float], bool]] = {
@@ -82,7 +82,7 @@ class Target:
     def met(self, value: float) -> bool:
         """Whether a night with this figure met the target. A time that never came is later than
         any bound; any other missing figure (no calls at all) does not meet it. A time of night
-        within :data:`~studies.runner.CLOCK_TOLERANCE_MIN` of the bound is at the bound (a
+        within :data:`~sim.clock.CLOCK_TOLERANCE_MIN` of the bound is at the bound (a
         batch released at 7.7 h is published at most 7.7 h, not under it)."""
         is_time = self.key.endswith("pct_min")
         if math.isnan(value):
@@ -175,7 +175,7 @@ def _number(text: str, value: str) -> float:
 
 def _share_by(times: list[float | None], by_min: float) -> float:
     """Share of precincts with a time at or before ``by_min``: a release at exactly ``by_min``
-    counts (within :data:`~studies.runner.CLOCK_TOLERANCE_MIN`, as :func:`studies.runner.share_by`
+    counts (within :data:`~sim.clock.CLOCK_TOLERANCE_MIN`, as :func:`studies.runner.share_by`
     reads it)."""
     if not times:
         return math.nan

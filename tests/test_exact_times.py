@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sim.arrivals import ArrivalCurve
 from sim.config import NightConfig, PrecinctsConfig, ReleaseConfig
 from sim.night import run_night
 from studies.public_record import ReleasePoint
@@ -99,3 +100,17 @@ def test_a_target_reads_a_real_batch_as_the_record_fit_does():
     fit = replicate(night, 0)
     share = parse_target("1% published by 7.7h")(night, 0)
     assert share == share_by(fit.published_min, fit.units, at) > 0.5
+
+
+def test_an_arrival_curve_counts_a_receipt_at_exactly_t_at_t():
+    """The load tests' arrival curve reads as share_by does: a result received at exactly t
+    (or a clock digit past it) has arrived by t, and not a moment before."""
+    late_digit = math.nextafter(AT, math.inf)
+    received = (60.0, AT, late_digit, AT + 30)
+    curve = ArrivalCurve(received, 5, None, 0.0, 60.0)
+    assert curve.share_received_by(AT) == 3 / 5
+    assert curve.share_received_by(AT - 0.01) == 1 / 5
+    assert curve.share_received_by(59.99) == 0.0
+    for minute in (0.0, 60.0, AT, AT - 0.01, AT + 30, 1e9):
+        assert curve.share_received_by(minute) == share_by(np.array(received), 5, minute)
+    assert ArrivalCurve((), 4, None, 0.0, 60.0).share_received_by(1e9) == 0.0
