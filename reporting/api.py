@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
+import time
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Literal
@@ -16,12 +18,14 @@ from reporting import metrics
 from reporting.auth import Principal
 from reporting.dependencies import Service, ServiceDep, StorageDep, admin, reporter, revoked
 from reporting.errors import PROBLEM_RESPONSES, ApiError, storage_unavailable
-from reporting.ledger import COLUMNS, Entry, canonical_json
+from reporting.ledger import COLUMNS, Entry, body_sha256, canonical_json
 from reporting.limits import StrictJsonRoute
 from reporting.models import (
     Candidates,
     CloseReport,
+    DecisionRow,
     Export,
+    ExportedRelease,
     ExportedReport,
     FirstAlignmentReport,
     OpenReport,
@@ -29,11 +33,13 @@ from reporting.models import (
     PrecinctStatus,
     PublicVersion,
     Receipt,
+    Refusal,
     Results,
     Stage,
     StageReport,
     Submission,
 )
+from reporting.progress import release_policy
 from reporting.stages import check_stage
 from reporting.storage import StorageError
 from reporting.submission_route import SubmissionRoute
@@ -77,12 +83,19 @@ SUBMISSION_RESPONSES: dict[int | str, dict] = {
     },
     202: {
         "model": Receipt,
-        "description": "A correction after close: stored and held for HQ review, not yet in"
-        " force nor in the public totals",
+        "description": "Stored and held for HQ review, not yet in force nor public: a"
+        " correction after close, or (with --hold-impossible) a result that breaks the rules"
+        " or is incomplete; ``findings`` says why",
     },
-    403: {"description": "A chair may only report for their own precinct"},
     404: {"description": "No such precinct on the roster"},
-    409: {"description": "Conflicts with what is stored (receipt_id names the stored version)"},
+    403: {
+        "description": "A chair may only report for their own precinct; reviewers report"
+        " nothing (they correct through the review queue)"
+    },
+    409: {
+        "description": "Conflicts with what is stored (receipt_id names the stored version),"
+        " or a version of this stage waits for HQ review"
+    },
     412: {"description": "If-Match names a version that is no longer in force"},
     428: {"description": "A correction without If-Match"},
 }
@@ -103,13 +116,13 @@ async def _submit(
     if not principal.may_report(precinct_id):
         raise ApiError(403, "wrong-precinct", "You may only report for your own precinct")
     canonical = body.model_dump(mode="json", exclude_none=True)
-    _check_names(canonical, service)
+    check_names(canonical, service)
     entry = Entry(
         precinct_id=precinct_id,
         stage=stage,
         idempotency_key=key,
         body=canonical,
-        body_sha256=hashlib.sha256(canonical_json(canonical).encode()).hexdigest(),
+        body_sha256=body_sha256(canonical),
         entered_by=principal.entered_by,
         session_id=principal.session_id,
         if_match=if_match.strip().removeprefix("W/").strip('"') if if_match else None,
@@ -120,7 +133,7 @@ async def _submit(
         return _dropped(entry)
     check = partial(check_stage, precinct, one_delegate=service.settings.one_delegate)
     try:
-        outcome = await service.storage.record(entry, check, service.settings.reject_impossible)
+        outcome = await service.storage.record(entry, check, service.settings.hold_impossible)
     except StorageError as error:
         raise storage_unavailable(error) from error
     metrics.SUBMISSIONS.labels(stage, outcome.kind).inc()
@@ -152,7 +165,7 @@ async def _submit(
     )
 
 
-def _check_names(body: dict, service: Service) -> None:
+def check_names(body: dict, service: Service) -> None:
     """422 naming each group that is not a candidate on the roster (look-alikes named)."""
     refusals = [
         why
@@ -296,13 +309,14 @@ async def results(request: Request, service: ServiceDep) -> Response:
 async def precinct_status(
     precinct_id: PrecinctPath, service: ServiceDep, storage: StorageDep
 ) -> PrecinctStatus:
-    """One precinct: the version of each stage in force, its corrections and those held for
-    review. Public: no idempotency keys, nobody's name."""
+    """One precinct: the public version of each stage (in force; with batch releases, the one
+    released last), its corrections and versions held for review. Public: no idempotency keys,
+    nobody's name."""
     precinct = service.roster.get(precinct_id)
     if precinct is None:
         raise ApiError(404, "unknown-precinct", "No such precinct", precinct_id)
     try:
-        current, corrections = await storage.precinct(precinct_id)
+        current, corrections = await storage.precinct(precinct_id, service.settings.batches)
     except StorageError as error:
         raise storage_unavailable(error) from error
     status = "not-opened"
@@ -345,35 +359,53 @@ async def export(
     storage: StorageDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
-    """Every stored submission, corrections included, for audits (JSON or CSV)."""
+    """Everything stored, for audits: every submission (corrections and held results
+    included, each with when it went into force and when it was published), reviewers'
+    decisions, releases and refused submissions (JSON); the submissions alone as CSV."""
     try:
-        reports = await storage.every_report()
+        ledger = await storage.ledger(service.settings.batches)
     except StorageError as error:
         raise storage_unavailable(error) from error
     corrected_by = {
-        r.receipt.correction_of: r.receipt.receipt_id for r in reports if r.receipt.correction_of
+        r.receipt.correction_of: r.receipt.receipt_id
+        for r, _, _ in ledger.reports
+        if r.receipt.correction_of
     }
     rows = [
         ExportedReport(
             **r.receipt.model_dump(),
             body=r.body,
             corrected_by=corrected_by.get(r.receipt.receipt_id),
+            verified_at=verified,
+            published_at=published,
         )
-        for r in reports
+        for r, verified, published in ledger.reports
     ]
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([*COLUMNS, "corrected_by"])
-        for row in rows:
-            values = row.model_dump(mode="json")
-            values["flags"] = ";".join(row.flags)
-            values["body"] = canonical_json(row.body)
-            writer.writerow([values[c] or "" for c in (*COLUMNS, "corrected_by")])
-        return Response(out.getvalue(), media_type="text/csv")
+        return Response(_csv(rows), media_type="text/csv")
     document = Export(
         exported_at=datetime.now(UTC).isoformat(),
         precincts_total=len(service.roster),
+        release_policy=release_policy(service.settings, service.clock, time.time()),
         submissions=rows,
+        decisions=[DecisionRow(**d) for d in ledger.decisions],
+        releases=[ExportedRelease(**r) for r in ledger.releases],
+        refusals=[Refusal(**r) for r in ledger.refusals],
     )
     return Response(document.model_dump_json(), media_type="application/json")
+
+
+CSV_EXTRA = ("corrected_by", "verified_at", "published_at")
+
+
+def _csv(rows: list[ExportedReport]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*COLUMNS, *CSV_EXTRA])
+    for row in rows:
+        values = row.model_dump(mode="json")
+        values["flags"] = ";".join(row.flags)
+        values["body"] = canonical_json(row.body)
+        values["findings"] = json.dumps(values["findings"], ensure_ascii=False)
+        writer.writerow([values[c] or "" for c in (*COLUMNS, *CSV_EXTRA)])
+    return out.getvalue()

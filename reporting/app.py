@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reporting import api, errors, hq, metrics, sessions
+from reporting import api, errors, hq, metrics, sessions, war_room
 from reporting.auth import TokenSigner, read_key_file
 from reporting.board import ResultsBoard, ResultsFastPath
 from reporting.config import Settings
@@ -21,12 +23,15 @@ from reporting.identity import parse_networks
 from reporting.limits import BodyLimitMiddleware, InFlightLimitMiddleware, RateLimiter
 from reporting.models import Health, Problem
 from reporting.page import render_page
+from reporting.plan import read_plan
+from reporting.progress import ProgressBoard
+from reporting.releases import release_on_schedule
 from reporting.roster import load_roster
 from reporting.storage import StorageError, open_storage
 
 log = logging.getLogger("reporting")
 
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 BODY_TIMEOUT_S = 10.0
 """Seconds a client has to send a request body once its headers are in."""
 
@@ -41,6 +46,7 @@ def token_signer(settings: Settings) -> TokenSigner:
 def create_app(settings: Settings) -> FastAPI:
     """The reporting service; storage opens when the app starts and closes when it stops."""
     roster = load_roster(settings.roster)
+    plan = read_plan(settings.plan) if settings.plan else None
     injector = FaultInjector(settings.faults)
     trusted = parse_networks(settings.trusted_proxies)
     if roster.test_roster:
@@ -51,38 +57,57 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage = open_storage(settings.db_url)
+        clock = settings.night_clock()
+        if clock.started is None:
+            clock.started = await storage.clock_started("night")
         app.state.service = Service(
             settings=settings,
             roster=roster,
             storage=storage,
             signer=token_signer(settings),
-            board=ResultsBoard(storage, roster, settings.results_ttl_s),
+            board=ResultsBoard(storage, roster, settings.results_ttl_s, settings.batches),
             faults=injector,
             submit_limiter=RateLimiter(settings.submit_rate, settings.submit_burst),
             trusted_proxies=trusted,
+            clock=clock,
+            progress=ProgressBoard(storage, roster, settings, clock, plan, settings.results_ttl_s),
         )
         log.info(
-            "reporting service: %d precincts, %s storage, faults %s",
+            "reporting service: %d precincts, %s storage, %s, release %s, faults %s",
             len(roster),
             storage.name,
+            "results breaking the rules held for review"
+            if settings.hold_impossible
+            else "results breaking the rules refused",
+            settings.release_mode,
             "ON" if settings.faults.enabled else "off",
         )
+        schedule = settings.schedule
+        releasing = None
+        if settings.batches and (schedule.at_min or schedule.every_min):
+            releasing = asyncio.create_task(release_on_schedule(storage, clock, schedule))
         try:
             yield
         finally:
+            if releasing is not None:
+                releasing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await releasing
             storage.close()
 
     app = FastAPI(
         title="Caucus Night reporting API",
         version=API_VERSION,
         description="Precinct chairs and hotline operators report caucus results in three"
-        " stages; the public reads statewide results. Errors are RFC 9457 problem documents.",
+        " stages; HQ reviewers work the queue of held results; HQ releases them; the public"
+        " reads released results. Errors are RFC 9457 problem documents.",
         lifespan=lifespan,
     )
     app.include_router(sessions.router)
     app.include_router(api.submissions)
     app.include_router(api.router)
     app.include_router(hq.router)
+    app.include_router(war_room.router)
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)

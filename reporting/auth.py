@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Role = Literal["chair", "operator"]
+Role = Literal["chair", "operator", "reviewer", "war-room"]
+ROLES = ("chair", "operator", "reviewer", "war-room")
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a precinct's chair (subject = precinct id) or a hotline operator."""
+    """Who is calling: a precinct's chair (subject = precinct id), a hotline operator, an HQ
+    reviewer, or a war-room screen (a browser's cookie; subject = who signed it in)."""
 
     role: Role
     subject: str
@@ -37,7 +39,7 @@ class Principal:
         return f"{self.role}:{self.subject}"
 
     def may_report(self, precinct_id: str) -> bool:
-        return self.role == "operator" or self.subject == precinct_id
+        return self.role == "operator" or (self.role == "chair" and self.subject == precinct_id)
 
 
 def _b64(data: bytes) -> str:
@@ -104,6 +106,6 @@ class TokenSigner:
             return None
         if kid is None or not isinstance(expires, int) or expires < (now or time.time()):
             return None
-        if role not in ("chair", "operator") or not isinstance(session_id, str):
+        if role not in ROLES or not isinstance(session_id, str):
             return None
         return Principal(role, str(subject), session_id)

@@ -1,4 +1,5 @@
-"""The results board: statewide totals, recomputed at most once per TTL however many poll it.
+"""The results board: statewide totals of released results, recomputed at most once per TTL
+however many poll it.
 
 The rendered JSON and its ETag are cached in memory, so a poll costs no database work and a
 poll with a matching ``If-None-Match`` costs no body either.
@@ -55,10 +56,11 @@ def tally(final_reports: list[dict], roster: Roster) -> Results:
 class ResultsBoard:
     """Cached statewide results."""
 
-    def __init__(self, storage: Storage, roster: Roster, ttl_s: float) -> None:
+    def __init__(self, storage: Storage, roster: Roster, ttl_s: float, published: bool) -> None:
         self._storage = storage
         self._roster = roster
         self._ttl_s = ttl_s
+        self._published = published  # batch releases: only what a release made public
         self._snapshot: Snapshot | None = None
         self._lock = asyncio.Lock()
 
@@ -71,7 +73,7 @@ class ResultsBoard:
             current = self._snapshot
             if current is not None and time.monotonic() - current.taken < self._ttl_s:
                 return current
-            results = tally(await self._storage.final_reports(), self._roster)
+            results = tally(await self._storage.final_reports(self._published), self._roster)
             body = results.model_dump_json().encode()
             numbers = results.model_dump_json(exclude={"as_of"}).encode()
             digest = hashlib.sha256(numbers).hexdigest()[:20]

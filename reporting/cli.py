@@ -1,4 +1,5 @@
-"""`caucus serve` and `caucus roster generate`. Heavy imports wait until a command runs."""
+"""`caucus serve`, `caucus roster generate` and `caucus watch`. Heavy imports wait until a
+command runs."""
 
 from __future__ import annotations
 
@@ -57,9 +58,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="reverse proxies whose X-Forwarded-For is believed (default: none, not even loopback)",
     )
     serve.add_argument(
+        "--hold-impossible",
         "--flag-impossible",
         action="store_true",
-        help="accept results that break the rules, flagged for HQ review, instead of 422",
+        help="hold results that break the rules or arrive incomplete for HQ review (202)"
+        " instead of refusing them (422, the default); --flag-impossible is its old name",
+    )
+    night = serve.add_argument_group("the night: its clock, releases and plan")
+    night.add_argument(
+        "--release",
+        choices=("continuous", "batches"),
+        default="continuous",
+        help="verified results become public at once (continuous, default) or in batches, at"
+        " --release-at times or on POST /api/v1/admin/releases",
+    )
+    night.add_argument(
+        "--release-at",
+        default="",
+        metavar="TIME,...",
+        help="batch times of night: 21:00, +2h, 90min (minutes after 7 pm)",
+    )
+    night.add_argument(
+        "--release-every",
+        type=float,
+        metavar="MINUTES",
+        help="after the last --release-at time, a batch every this many night minutes",
+    )
+    night.add_argument(
+        "--night-start",
+        default="serve",
+        help="when 7 pm is on the night clock: `serve` (default: now), `first-sign-in` (any"
+        " worker's first chair or operator sign-in), or an ISO 8601 time with its offset",
+    )
+    night.add_argument(
+        "--compress",
+        type=float,
+        default=1.0,
+        help="night minutes per wall minute, for a rehearsal (as caucus loadtest --compress;"
+        " default 1)",
+    )
+    night.add_argument(
+        "--plan",
+        type=Path,
+        metavar="RUN_FOLDER",
+        help="a `caucus simulate` run folder: the war room (/war-room) shows its expected band",
     )
     serve.add_argument(
         "--login-rate", type=float, default=5.0, help="sign-ins/s per client IP (0: no limit)"
@@ -144,7 +186,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated candidate list (default: the 2020 Iowa field and Uncommitted)",
     )
     generate.add_argument("--operators", type=int, default=4, help="hotline operators (4)")
+    generate.add_argument("--reviewers", type=int, default=2, help="HQ reviewers (2)")
     generate.set_defaults(run=run_roster_generate)
+
+    watch = add_command(
+        subparsers,
+        "watch",
+        "Watch a results endpoint against the plan: on plan or behind, and who is missing.",
+        "CAUCUS_ADMIN_KEY=... caucus watch --host http://127.0.0.1:8000 --plan runs/iowa-2020",
+    )
+    watch.add_argument("--host", required=True, help="base URL of an endpoint speaking the API")
+    watch.add_argument("--plan", type=Path, required=True, help="a `caucus simulate` run folder")
+    watch.add_argument(
+        "--reviewer",
+        default=os.environ.get("CAUCUS_REVIEWER"),
+        help="sign in as this HQ reviewer (env CAUCUS_REVIEWER), with the key in env"
+        " CAUCUS_REVIEWER_KEY; else the admin key in env CAUCUS_ADMIN_KEY",
+    )
+    watch.add_argument("--every", type=float, default=5.0, help="seconds between readings (5)")
+    watch.add_argument(
+        "--once", action="store_true", help="one reading; exit 0 on plan or ahead, 1 behind"
+    )
+    watch.add_argument(
+        "--counties", type=int, default=8, help="counties listed with missing precincts (8)"
+    )
+    watch.set_defaults(run=run_watch)
 
 
 def run_roster_generate(args: argparse.Namespace) -> int:
@@ -166,7 +232,11 @@ def run_roster_generate(args: argparse.Namespace) -> int:
     pins = args.pins_out or pin_sheet_path(args.out)
     try:
         roster = generate(
-            args.precincts, args.seed, candidates=candidates, operators=args.operators
+            args.precincts,
+            args.seed,
+            candidates=candidates,
+            operators=args.operators,
+            reviewers=args.reviewers,
         )
     except ValueError as error:
         print(f"caucus roster: {error}", file=sys.stderr)
@@ -186,18 +256,28 @@ def run_serve(args: argparse.Namespace) -> int:
     from reporting.connections import LIMITS_ENV
     from reporting.faults import FaultSettings
     from reporting.identity import parse_networks
+    from reporting.night import night_minute
+    from reporting.plan import PlanError, read_plan
     from reporting.roster import RosterError, load_roster
 
     try:
         load_roster(args.roster)
-    except RosterError as error:
+        if args.plan:
+            read_plan(args.plan)
+    except (RosterError, PlanError) as error:
         print(f"caucus serve: {error}", file=sys.stderr)
         return 2
     try:
         settings = Settings(
             db_url=args.db,
             roster=args.roster.resolve(),
-            reject_impossible=not args.flag_impossible,
+            hold_impossible=args.hold_impossible,
+            release_mode=args.release,
+            release_at_min=[night_minute(t) for t in args.release_at.split(",") if t.strip()],
+            release_every_min=args.release_every,
+            night_start=args.night_start,
+            night_compress=args.compress,
+            plan=args.plan.resolve() if args.plan else None,
             login_rate=args.login_rate,
             precinct_failure_cap=args.precinct_failure_cap,
             submit_rate=args.submit_rate,
@@ -254,6 +334,21 @@ def run_serve(args: argparse.Namespace) -> int:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from reporting.watch import watch
+
+    return watch(
+        args.host,
+        args.plan,
+        reviewer=args.reviewer,
+        reviewer_key=os.environ.get("CAUCUS_REVIEWER_KEY"),
+        admin_key=os.environ.get("CAUCUS_ADMIN_KEY"),
+        every_s=args.every,
+        once=args.once,
+        counties=args.counties,
+    )
 
 
 def _raise_file_limit(wanted: int) -> None:

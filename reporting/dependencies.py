@@ -16,6 +16,8 @@ from reporting.errors import ApiError
 from reporting.faults import FaultInjector
 from reporting.identity import Network, client_address
 from reporting.limits import RateLimiter
+from reporting.night import NightClock
+from reporting.progress import ProgressBoard
 from reporting.roster import Roster
 from reporting.storage import Storage
 
@@ -32,6 +34,8 @@ class Service:
     faults: FaultInjector
     submit_limiter: RateLimiter
     trusted_proxies: tuple[Network, ...]
+    clock: NightClock
+    progress: ProgressBoard
 
 
 async def get_service(request: Request) -> Service:
@@ -82,6 +86,13 @@ class ReporterBearer(HTTPBearer):
         principal = service.signer.verify(credentials.credentials)
         if principal is None:
             raise _unauthorized("the token is invalid or has expired")
+        if principal.role not in ("chair", "operator"):
+            raise ApiError(
+                403,
+                "not-a-reporter",
+                "Only precinct chairs and hotline operators report results",
+                "HQ reviewers correct a held result through the review queue",
+            )
         wait = service.submit_limiter.allow(principal.entered_by)
         if wait:
             raise ApiError(

@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from reporting.models import Problem
 
@@ -73,7 +74,7 @@ async def invalid_request(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def http_error(_: Request, error: Exception) -> JSONResponse:
+async def http_error(request: Request, error: Exception) -> JSONResponse:
     """Framework refusals (unparseable body, unknown route, wrong method) in the same shape."""
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 400:  # the body could not be parsed at all: as strict as a bad field
@@ -87,18 +88,34 @@ async def http_error(_: Request, error: Exception) -> JSONResponse:
         )
     title = str(error.detail) if error.detail else "HTTP error"
     slug = title.lower().replace(" ", "-")
+    headers = dict(error.headers) if error.headers else {}
+    if error.status_code == 405:  # every method of the path, not only the first route's
+        headers["Allow"] = ", ".join(
+            sorted(
+                {
+                    method
+                    for route in request.app.router.routes
+                    if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+                    for method in route.methods or ()
+                }
+            )
+        )
     return problem_response(
-        Problem(type=slug, title=title, status=error.status_code),
-        dict(error.headers) if error.headers else None,
+        Problem(type=slug, title=title, status=error.status_code), headers or None
     )
 
 
-PROBLEM_RESPONSES: dict[int | str, dict] = {
-    status: {
+def problem(description: str) -> dict:
+    """An error response in the OpenAPI schema: a problem document, described."""
+    return {
         "model": Problem,
         "description": description,
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: problem(description)
     for status, description in {
         401: "Missing, invalid, expired or revoked credentials",
         408: "The request body did not arrive in time",

@@ -133,7 +133,7 @@ class FaultMiddleware:
             return
         if self.injector.started is None:
             storage = scope["app"].state.service.storage
-            self.injector.started = await storage.fault_clock(time.time())
+            self.injector.started = await storage.start_clock("faults", time.time())
         if self.injector.settings.latency_ms:
             await asyncio.sleep(self.injector.settings.latency_ms / 1000)
         fault = self.injector.refusal()

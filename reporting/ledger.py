@@ -3,23 +3,35 @@
 Each function runs inside one transaction given as a :class:`Tx` (SQL with ``?`` placeholders).
 A stage of a precinct has one original report and a chain of corrections, each naming the
 version it corrects (``If-Match``: a correction of any other version is refused, so no update
-is lost); the current version is the newest one in force. Once a precinct has closed, a
-correction is *held* for HQ review: stored, flagged, alerted, and not in force (nor in the
-public totals) until HQ approves it. Unique constraints (one original per stage, one
-correction per version, one use of an idempotency key per caller) make a concurrent second
-writer fail instead of adding a row; the storage then re-runs it.
+is lost); the current version is the newest one in force.
+
+A result is *held* for HQ review when it is a correction after the precinct has closed, or
+(with ``hold_impossible``) when it breaks the caucus rules or arrives incomplete: it is stored
+with its findings, alerted, and not in force until a reviewer decides. A decision is a row of
+its own in ``decisions`` (who, why, when): ``approved`` puts the held row in force,
+``corrected`` puts a new row entered by the reviewer in force instead, ``rejected`` leaves the
+version before in force. No row is ever updated, so the state at any time can be read back.
+
+A version in force is *verified*; it is *published* when a release has made it public (see
+:func:`release`), or at once under the continuous release policy. Unique constraints (one
+original per stage, one unheld correction per version, one decision per held row, one use of
+an idempotency key per caller) make a concurrent second writer fail instead of adding a row;
+the storage then re-runs it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from caucus.checks import MISSING_FIELD
 from reporting.guard import SESSION_OPEN, close_alerts, log
 from reporting.models import Receipt, RuleBroken, Stage
 
@@ -35,14 +47,36 @@ COLUMNS = (
     "flags",
     "review",
     "body",
+    "findings",
 )
-SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
-IN_FORCE = "({t}.review IS NULL OR {t}.review = 'approved')"
+DECIDED = "(SELECT d.decision FROM decisions d WHERE d.receipt_id = {t}.receipt_id)"
+SELECTED = ", ".join(
+    f"COALESCE({DECIDED.format(t='s')}, s.review)" if c == "review" else f"s.{c}" for c in COLUMNS
+)
+"""Every column of ``submissions s``, ``review`` as decided since (held, approved, corrected or
+rejected)."""
+SELECT = f"SELECT {SELECTED} FROM submissions s"
+IN_FORCE = (
+    "({t}.review IS NULL OR EXISTS (SELECT 1 FROM decisions d"
+    " WHERE d.receipt_id = {t}.receipt_id AND d.decision = 'approved'))"
+)
 CURRENT = (
     f"{IN_FORCE.format(t='s')} AND NOT EXISTS (SELECT 1 FROM submissions c"
     f" WHERE c.correction_of = s.receipt_id AND {IN_FORCE.format(t='c')})"
 )
 """A row is current when it is in force and no correction in force replaces it."""
+PENDING = (
+    "({t}.review = 'held' AND NOT EXISTS (SELECT 1 FROM decisions d"
+    " WHERE d.receipt_id = {t}.receipt_id))"
+)
+"""A held row no reviewer has decided on yet."""
+PUBLISHED = (
+    "EXISTS (SELECT 1 FROM publications p WHERE p.receipt_id = s.receipt_id AND NOT EXISTS"
+    " (SELECT 1 FROM publications q WHERE q.precinct_id = s.precinct_id AND q.stage = s.stage"
+    " AND q.release_seq > p.release_seq))"
+)
+"""A row is published when the latest release to publish its precinct's stage published it."""
+DECISIONS = {"approve": "approved", "correct": "corrected", "reject": "rejected"}
 
 
 class Tx(Protocol):
@@ -87,12 +121,12 @@ RuleCheck = Callable[[Stage, dict, dict[Stage, dict]], list[RuleBroken]]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What recording a submission did.
+    """What recording a submission (or a decision) did.
 
     ``kind`` is ``accepted`` (stored and in force), ``held`` (stored, waiting for HQ review),
     ``replayed`` (stored before: same receipt), ``conflict`` (409: ``code`` says why),
-    ``precondition`` (412 or 428: ``code`` says which), ``revoked`` (the session was revoked)
-    or ``refused`` (422: ``rules`` broken).
+    ``precondition`` (412 or 428: ``code`` says which), ``revoked`` (the session was revoked),
+    ``refused`` (422: ``rules`` broken, or ``code`` says why) or ``unknown`` (404).
     """
 
     kind: str
@@ -100,6 +134,8 @@ class Outcome:
     code: str = ""
     detail: str = ""
     rules: list[RuleBroken] = field(default_factory=list)
+    decision: dict | None = None
+    """For a decision: its row (see :func:`decision_row`)."""
 
 
 def canonical_json(body: dict) -> str:
@@ -107,68 +143,108 @@ def canonical_json(body: dict) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def report_from_row(row: tuple) -> StoredReport:
+def body_sha256(body: dict) -> str:
+    """What a receipt's ``body_sha256`` says: the SHA-256 of the canonical body."""
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def report_from_row(row: Sequence) -> StoredReport:
     """A stored row as receipt and body (our own rows: built without validating them again)."""
     values = dict(zip(COLUMNS, row, strict=True))
     body = json.loads(values.pop("body"))
     values["flags"] = json.loads(values["flags"])
+    values["findings"] = [RuleBroken.model_construct(**f) for f in json.loads(values["findings"])]
     values["stage"] = Stage(values["stage"])
     return StoredReport(Receipt.model_construct(**values), body)
 
 
-def current_reports(tx: Tx, precinct_id: str) -> dict[Stage, StoredReport]:
-    """The current version of each stage the precinct has reported."""
-    rows = tx.fetchall(f"{SELECT} s WHERE precinct_id = ? AND {CURRENT}", (precinct_id,))
+def current_reports(tx: Tx, precinct_id: str, published: bool = False) -> dict[Stage, StoredReport]:
+    """The current version of each stage the precinct has reported (``published``: the
+    version the public sees under batch releases)."""
+    rows = tx.fetchall(
+        f"{SELECT} WHERE s.precinct_id = ? AND {PUBLISHED if published else CURRENT}",
+        (precinct_id,),
+    )
     return {Stage(r.receipt.stage): r for r in map(report_from_row, rows)}
 
 
 def corrections(tx: Tx, precinct_id: str) -> dict[Stage, tuple[int, int]]:
-    """Corrections in force and corrections held for review, by stage of a precinct."""
+    """Corrections in force and results waiting for review, by stage of a precinct."""
     rows = tx.fetchall(
-        "SELECT stage, SUM(CASE WHEN review = 'held' THEN 0 ELSE 1 END),"
-        " SUM(CASE WHEN review = 'held' THEN 1 ELSE 0 END) FROM submissions"
-        " WHERE precinct_id = ? AND correction_of IS NOT NULL"
-        " AND (review IS NULL OR review <> 'rejected') GROUP BY stage",
+        f"SELECT stage, SUM(CASE WHEN correction_of IS NOT NULL AND {IN_FORCE.format(t='s')}"
+        f" THEN 1 ELSE 0 END), SUM(CASE WHEN {PENDING.format(t='s')} THEN 1 ELSE 0 END)"
+        " FROM submissions s WHERE precinct_id = ? GROUP BY stage",
         (precinct_id,),
     )
-    return {Stage(stage): (int(n), int(h)) for stage, n, h in rows}
+    return {Stage(stage): (int(n), int(h)) for stage, n, h in rows if n or h}
 
 
-def final_reports(tx: Tx) -> list[dict]:
-    """The current `close` body of every precinct that has closed."""
-    rows = tx.fetchall(f"SELECT body FROM submissions s WHERE stage = 'close' AND {CURRENT}")
+def final_reports(tx: Tx, published: bool = False) -> list[dict]:
+    """The current `close` body of every precinct that has closed (``published``: the one the
+    last release made public)."""
+    rows = tx.fetchall(
+        f"SELECT body FROM submissions s WHERE stage = 'close' AND"
+        f" {PUBLISHED if published else CURRENT}"
+    )
     return [json.loads(body) for (body,) in rows]
 
 
-def every_report(tx: Tx) -> list[StoredReport]:
-    """Every row ever stored, corrections included, in the order they were stored."""
-    return [report_from_row(r) for r in tx.fetchall(f"{SELECT} ORDER BY seq")]
+def _insert(tx: Tx, receipt: Receipt, body: dict, session_id: str | None, now: float) -> bool:
+    """Append ``receipt``'s row; False (nothing stored) when ``session_id`` is not open."""
+    values = receipt.model_dump(mode="json")
+    values["flags"] = json.dumps(values["flags"])
+    values["findings"] = json.dumps(values["findings"])
+    values["body"] = canonical_json(body)
+    params = [values[c] for c in COLUMNS]
+    return _insert_in_session(tx, "submissions", COLUMNS, params, session_id, now)
+
+
+def _insert_in_session(
+    tx: Tx,
+    table: str,
+    columns: Sequence[str],
+    params: list,
+    session_id: str | None,
+    now: float,
+) -> bool:
+    in_session = ""
+    if session_id is not None:
+        in_session = f" WHERE EXISTS (SELECT 1 FROM sessions WHERE {SESSION_OPEN})"
+        params = [*params, session_id, now]
+    inserted = tx.fetchone(
+        f"INSERT INTO {table} ({', '.join(columns)})"
+        f" SELECT {', '.join('?' * len(columns))}{in_session} RETURNING 1",
+        params,
+    )
+    return inserted is not None
 
 
 def record(
-    tx: Tx, entry: Entry, check: RuleCheck, reject_impossible: bool, now: float | None = None
+    tx: Tx, entry: Entry, check: RuleCheck, hold_impossible: bool, now: float | None = None
 ) -> Outcome:
     """Store ``entry`` unless it replays, conflicts with or breaks what is already stored.
 
     The caller's session is checked by the insert itself: a revoked or expired session never
     stores anything (it may still be told the receipt of what it stored before).
     """
+    now = now or time.time()
     # One round trip: the row this caller stored under this key (if any), and the precinct's
-    # current rows and held corrections.
+    # current rows and rows waiting for review.
+    pending = PENDING.format(t="s")
     rows = tx.fetchall(
-        f"SELECT {', '.join(COLUMNS)}, (s.entered_by = ? AND s.idempotency_key = ?), {CURRENT}"
+        f"SELECT {SELECTED}, (s.entered_by = ? AND s.idempotency_key = ?), {CURRENT}, {pending}"
         " FROM submissions s WHERE (s.entered_by = ? AND s.idempotency_key = ?)"
-        f" OR (s.precinct_id = ? AND (s.review = 'held' OR {CURRENT}))",
+        f" OR (s.precinct_id = ? AND ({pending} OR {CURRENT}))",
         (entry.entered_by, entry.idempotency_key) * 2 + (entry.precinct_id,),
     )
-    reports = [(report_from_row(r[:-2]), r[-2], r[-1]) for r in rows]
-    by_key = [report for report, keyed, _ in reports if keyed]
-    current = {Stage(r.receipt.stage): r for r, _, is_current in reports if is_current}
-    held = {
-        Stage(r.receipt.stage): r
-        for r, _, _ in reports
-        if r.receipt.review == "held" and r.receipt.precinct_id == entry.precinct_id
-    }
+    reports = [(report_from_row(r[:-3]), *r[-3:]) for r in rows]
+    by_key = [report for report, keyed, _, _ in reports if keyed]
+    current = {Stage(r.receipt.stage): r for r, _, is_current, _ in reports if is_current}
+    waiting = {Stage(r.receipt.stage): r for r, _, _, is_pending in reports if is_pending}
     if by_key:
         earlier = by_key[0].receipt
         if (earlier.precinct_id, earlier.stage, earlier.body_sha256) == (
@@ -183,71 +259,80 @@ def record(
             detail="you used this Idempotency-Key for a different submission",
             receipt=earlier,
         )
-    this = current.get(entry.stage)
-    if not entry.is_correction and this is not None:
-        if this.receipt.body_sha256 == entry.body_sha256:
-            return Outcome("replayed", this.receipt)
-        return Outcome(
-            "conflict",
-            code="already-reported",
-            detail=f"{entry.stage} is already reported with different numbers;"
-            " send a correction with a reason (and If-Match) to change it",
-            receipt=this.receipt,
-        )
+    this, held = current.get(entry.stage), waiting.get(entry.stage)
     if entry.is_correction:
-        refusal = _correction_refusal(entry, this, held.get(entry.stage))
+        refusal = _correction_refusal(entry, this, held)
         if refusal is not None:
             return refusal
+    else:
+        for stored in (this, held):
+            if stored is not None and stored.receipt.body_sha256 == entry.body_sha256:
+                return Outcome("replayed", stored.receipt)
+        if this is not None:
+            return Outcome(
+                "conflict",
+                code="already-reported",
+                detail=f"{entry.stage} is already reported with different numbers;"
+                " send a correction with a reason (and If-Match) to change it",
+                receipt=this.receipt,
+            )
+        if held is not None:
+            return _review_pending(held, f"{entry.stage} as first reported waits for HQ review")
     others = {stage: r.body for stage, r in current.items() if stage != entry.stage}
     rules = check(entry.stage, entry.body, others)
-    if rules and reject_impossible:
+    if rules and not hold_impossible:
+        refusal = [now_iso(), entry.precinct_id, entry.stage.value, entry.entered_by]
+        refusal.append(",".join(r.id for r in rules))
+        columns = ("at", "precinct_id", "stage", "entered_by", "rules")
+        if not _insert_in_session(tx, "refusals", columns, refusal, entry.session_id, now):
+            return Outcome("revoked")
         return Outcome("refused", rules=rules)
-    hold = entry.is_correction and Stage.CLOSE in current
+    after_close = entry.is_correction and Stage.CLOSE in current
+    hold = after_close or bool(rules)
     receipt = Receipt(
         receipt_id=uuid.uuid4().hex,
         precinct_id=entry.precinct_id,
         stage=entry.stage,
         idempotency_key=entry.idempotency_key,
         body_sha256=entry.body_sha256,
-        accepted_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        accepted_at=now_iso(),
         entered_by=entry.entered_by,
         correction_of=this.receipt.receipt_id if entry.is_correction and this else None,
         flags=[rule.id for rule in rules] + (["held-for-review"] if hold else []),
         review="held" if hold else None,
+        findings=rules,
     )
-    values = receipt.model_dump(mode="json")
-    values["flags"] = json.dumps(values["flags"])
-    values["body"] = canonical_json(entry.body)
-    params = [values[c] for c in COLUMNS]
-    in_session = ""
-    if entry.session_id is not None:
-        in_session = f" WHERE EXISTS (SELECT 1 FROM sessions WHERE {SESSION_OPEN})"
-        params += [entry.session_id, now or time.time()]
-    inserted = tx.fetchone(
-        f"INSERT INTO submissions ({', '.join(COLUMNS)})"
-        f" SELECT {', '.join('?' * len(COLUMNS))}{in_session} RETURNING seq",
-        params,
-    )
-    if inserted is None:
+    if not _insert(tx, receipt, entry.body, entry.session_id, now):
         return Outcome("revoked")
-    if hold:
-        log(
-            tx,
-            "correction-held",
-            entry.entered_by,
-            f"{entry.stage} corrected after close: {entry.body.get('correction_reason')}",
-            precinct_id=entry.precinct_id,
-            receipt_id=receipt.receipt_id,
-            open_alert=True,
-        )
-        return Outcome("held", receipt)
-    return Outcome("accepted", receipt)
+    if not hold:
+        return Outcome("accepted", receipt)
+    why = (
+        f"{entry.stage} corrected after close: {entry.body.get('correction_reason')}"
+        if after_close
+        else f"{entry.stage} breaks {', '.join(r.id for r in rules)}"
+    )
+    log(
+        tx,
+        "correction-held" if after_close else "result-held",
+        entry.entered_by,
+        why,
+        precinct_id=entry.precinct_id,
+        receipt_id=receipt.receipt_id,
+        open_alert=True,
+    )
+    return Outcome("held", receipt)
+
+
+def _review_pending(held: StoredReport, detail: str) -> Outcome:
+    return Outcome("conflict", code="review-pending", detail=detail, receipt=held.receipt)
 
 
 def _correction_refusal(
     entry: Entry, this: StoredReport | None, held: StoredReport | None
 ) -> Outcome | None:
     """Why a correction may not be stored now (None: it may)."""
+    if held is not None:
+        return _review_pending(held, f"{entry.stage} has a version waiting for HQ review")
     if this is None:
         return Outcome(
             "conflict",
@@ -269,39 +354,286 @@ def _correction_refusal(
             " someone changed it since you read it",
             receipt=this.receipt,
         )
-    if held is not None:
-        return Outcome(
-            "conflict",
-            code="review-pending",
-            detail="an earlier correction of this version waits for HQ review",
-            receipt=held.receipt,
-        )
     return None
 
 
-def review(tx: Tx, receipt_id: str, approve: bool, actor: str, reason: str) -> Outcome:
-    """HQ's decision on a held correction: in force from now on, or rejected (kept either way)."""
-    row = tx.fetchone(f"{SELECT} WHERE receipt_id = ?", (receipt_id,))
+DECISION_COLUMNS = ("receipt_id", "decision", "correction_id", "decided_by", "reason", "decided_at")
+
+
+def decision_row(tx: Tx, receipt_id: str) -> dict | None:
+    """The decision on a held row (None: none yet), with the held row's precinct and stage."""
+    row = tx.fetchone(
+        f"SELECT d.seq, {', '.join('d.' + c for c in DECISION_COLUMNS)}, s.precinct_id, s.stage"
+        " FROM decisions d JOIN submissions s ON s.receipt_id = d.receipt_id"
+        " WHERE d.receipt_id = ?",
+        (receipt_id,),
+    )
+    keys = ("seq", *DECISION_COLUMNS, "precinct_id", "stage")
+    return dict(zip(keys, row, strict=True)) if row else None
+
+
+def decide(
+    tx: Tx,
+    receipt_id: str,
+    decision: str,
+    actor: str,
+    reason: str,
+    result: tuple[Stage, dict] | None,
+    check: RuleCheck,
+    session_id: str | None = None,
+    now: float | None = None,
+) -> Outcome:
+    """A reviewer's decision (``approve``, ``correct`` with ``result``: its stage and body,
+    ``reject``) on a held row, stored as a row of its own. The same decision again by the same
+    reviewer replays."""
+    now = now or time.time()
+    row = tx.fetchone(f"{SELECT} WHERE s.receipt_id = ?", (receipt_id,))
     if row is None:
-        return Outcome("conflict", code="unknown-receipt", detail=receipt_id)
-    report = report_from_row(row)
-    if report.receipt.review != "held":
+        return Outcome("unknown", code="unknown-receipt", detail=receipt_id)
+    held = report_from_row(row)
+    body = None if result is None else {**result[1], "correction_reason": reason}
+    earlier = decision_row(tx, receipt_id)
+    if earlier is not None:
+        correction = _stored(tx, earlier["correction_id"]) if earlier["correction_id"] else None
+        same = (earlier["decided_by"], earlier["decision"], earlier["reason"]) == (
+            actor,
+            DECISIONS[decision],
+            reason,
+        ) and (correction.body if correction else None) == body
+        if same:
+            return Outcome("replayed", correction.receipt if correction else None, decision=earlier)
+        return Outcome(
+            "conflict",
+            code="already-decided",
+            detail=f"{earlier['decided_by']} {earlier['decision']} it at {earlier['decided_at']}",
+            decision=earlier,
+        )
+    if held.receipt.review != "held":
         return Outcome(
             "conflict",
             code="not-held",
-            detail=f"{receipt_id} is not waiting for review"
-            f" ({report.receipt.review or 'in force'})",
-            receipt=report.receipt,
+            detail=f"{receipt_id} is not waiting for review (it went into force on arrival)",
+            receipt=held.receipt,
         )
-    decision = "approved" if approve else "rejected"
-    tx.execute("UPDATE submissions SET review = ? WHERE receipt_id = ?", (decision, receipt_id))
-    close_alerts(tx, "correction-held", None, receipt_id)
-    log(
-        tx,
-        f"correction-{decision}",
+    if session_id is not None and not tx.fetchone(
+        f"SELECT 1 FROM sessions WHERE {SESSION_OPEN}", (session_id, now)
+    ):
+        return Outcome("revoked")
+    stage = Stage(held.receipt.stage)
+    current = current_reports(tx, held.receipt.precinct_id)
+    this = current.get(stage)
+    correction = None
+    if decision == "approve" and any(f.id == MISSING_FIELD.id for f in held.receipt.findings):
+        return Outcome(
+            "refused",
+            code="incomplete-result",
+            detail="an incomplete result cannot go into force as it is: enter a correction"
+            " with the missing numbers",
+        )
+    if decision == "reject" and this is None:
+        return Outcome(
+            "conflict",
+            code="nothing-to-fall-back-to",
+            detail=f"{stage} has no other version in force: approve it or enter a correction",
+        )
+    if result is not None and body is not None:
+        if result[0] != stage:
+            return Outcome(
+                "refused",
+                code="wrong-stage",
+                detail=f"the held result is {stage}: give the numbers of that stage",
+            )
+        others = {s: r.body for s, r in current.items() if s != stage}
+        rules = check(stage, body, others)
+        if rules:
+            return Outcome("refused", code="impossible-result", rules=rules)
+        correction = Receipt(
+            receipt_id=uuid.uuid4().hex,
+            precinct_id=held.receipt.precinct_id,
+            stage=stage,
+            idempotency_key=f"review-{receipt_id}",
+            body_sha256=body_sha256(body),
+            accepted_at=now_iso(),
+            entered_by=actor,
+            correction_of=this.receipt.receipt_id if this else receipt_id,
+        )
+        _insert(tx, correction, body, None, now)
+    values = [
+        receipt_id,
+        DECISIONS[decision],
+        correction.receipt_id if correction else None,
         actor,
         reason,
-        precinct_id=report.receipt.precinct_id,
+        now_iso(),
+    ]
+    tx.execute(
+        f"INSERT INTO decisions ({', '.join(DECISION_COLUMNS)}) VALUES"
+        f" ({', '.join('?' * len(DECISION_COLUMNS))})",
+        values,
+    )
+    close_alerts(tx, "correction-held", None, receipt_id)
+    close_alerts(tx, "result-held", None, receipt_id)
+    log(
+        tx,
+        f"review-{DECISIONS[decision]}",
+        actor,
+        reason,
+        precinct_id=held.receipt.precinct_id,
         receipt_id=receipt_id,
     )
-    return Outcome("accepted", report.receipt.model_copy(update={"review": decision}))
+    return Outcome("accepted", correction, decision=decision_row(tx, receipt_id))
+
+
+def _stored(tx: Tx, receipt_id: str) -> StoredReport:
+    row = tx.fetchone(f"{SELECT} WHERE s.receipt_id = ?", (receipt_id,))
+    assert row is not None
+    return report_from_row(row)
+
+
+def waiting_for_review(tx: Tx, limit: int) -> tuple[int, list[StoredReport]]:
+    """How many held rows wait for a decision, and the oldest ``limit`` of them."""
+    (count,) = tx.fetchone(f"SELECT COUNT(*) FROM submissions s WHERE {PENDING.format(t='s')}")
+    rows = tx.fetchall(f"{SELECT} WHERE {PENDING.format(t='s')} ORDER BY s.seq LIMIT ?", (limit,))
+    return int(count), [report_from_row(r) for r in rows]
+
+
+RELEASE_COLUMNS = ("at", "night_minute", "released_by", "reason", "scheduled_for")
+
+
+def release(
+    tx: Tx, actor: str, reason: str, night_minute: float | None, scheduled_for: float | None
+) -> int | None:
+    """Make every version in force public that is not yet; the release's seq, or None when the
+    batch ``scheduled_for`` this minute was released already (by another worker)."""
+    row = tx.fetchone(
+        f"INSERT INTO releases ({', '.join(RELEASE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (scheduled_for) DO NOTHING RETURNING seq",
+        (now_iso(), night_minute, actor, reason, scheduled_for),
+    )
+    if row is None:
+        return None
+    tx.execute(
+        "INSERT INTO publications (release_seq, precinct_id, stage, receipt_id)"
+        " SELECT ?, s.precinct_id, s.stage, s.receipt_id FROM submissions s"
+        f" WHERE {CURRENT} AND NOT EXISTS"
+        " (SELECT 1 FROM publications p WHERE p.receipt_id = s.receipt_id)",
+        (row[0],),
+    )
+    log(tx, "release", actor, reason)
+    return int(row[0])
+
+
+def releases(tx: Tx, with_receipts: bool = False) -> list[dict]:
+    """Every release in order, with how many versions each published (and which)."""
+    rows = tx.fetchall(
+        f"SELECT r.seq, {', '.join('r.' + c for c in RELEASE_COLUMNS)},"
+        " (SELECT COUNT(*) FROM publications p WHERE p.release_seq = r.seq)"
+        " FROM releases r ORDER BY r.seq"
+    )
+    keys = ("seq", *RELEASE_COLUMNS[:-1], "scheduled_for_min", "published")
+    found = [dict(zip(keys, row, strict=True)) for row in rows]
+    if with_receipts:
+        published: dict[int, list[str]] = {}
+        for seq, receipt_id in tx.fetchall(
+            "SELECT release_seq, receipt_id FROM publications ORDER BY release_seq, receipt_id"
+        ):
+            published.setdefault(seq, []).append(receipt_id)
+        for item in found:
+            item["receipt_ids"] = published.get(item["seq"], [])
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Everything stored, for the admin export."""
+
+    reports: list[tuple[StoredReport, str | None, str | None]]
+    """Each row with when it went into force and when the public first saw it."""
+    decisions: list[dict]
+    releases: list[dict]
+    refusals: list[dict]
+
+
+def every_row(tx: Tx, published: bool) -> Ledger:
+    """Every row ever stored, in the order stored; ``published``: under batch releases (else a
+    version is public as soon as it is in force)."""
+    verified = (
+        "CASE WHEN s.review IS NULL THEN s.accepted_at ELSE (SELECT d.decided_at FROM decisions d"
+        " WHERE d.receipt_id = s.receipt_id AND d.decision = 'approved') END"
+    )
+    shown = (
+        "(SELECT MIN(r.at) FROM publications p JOIN releases r ON r.seq = p.release_seq"
+        " WHERE p.receipt_id = s.receipt_id)"
+        if published
+        else verified
+    )
+    rows = tx.fetchall(f"SELECT {SELECTED}, {verified}, {shown} FROM submissions s ORDER BY s.seq")
+    reports = [(report_from_row(r[:-2]), r[-2], r[-1]) for r in rows]
+    decisions = [
+        dict(zip(("seq", *DECISION_COLUMNS, "precinct_id", "stage"), row, strict=True))
+        for row in tx.fetchall(
+            f"SELECT d.seq, {', '.join('d.' + c for c in DECISION_COLUMNS)}, s.precinct_id,"
+            " s.stage FROM decisions d JOIN submissions s ON s.receipt_id = d.receipt_id"
+            " ORDER BY d.seq"
+        )
+    ]
+    refusals = [
+        {"at": at, "precinct_id": p, "stage": st, "entered_by": by, "rules": rules.split(",")}
+        for at, p, st, by, rules in tx.fetchall(
+            "SELECT at, precinct_id, stage, entered_by, rules FROM refusals ORDER BY seq"
+        )
+    ]
+    return Ledger(reports, decisions, releases(tx, with_receipts=True), refusals)
+
+
+@dataclass(frozen=True, slots=True)
+class NightRows:
+    """What the war room counts, per precinct: when its final result was received, verified
+    and published (ISO times), which stages it has reported, the queue, refusals by rule."""
+
+    received: dict[str, str]
+    verified: dict[str, str]
+    published: dict[str, str]
+    stages: dict[str, set[str]]
+    waiting: list[str]
+    """Arrival times of the held rows waiting for review, oldest first."""
+    refused: Counter
+    refused_submissions: int
+
+
+def night_rows(tx: Tx, published: bool) -> NightRows:
+    received: dict[str, str] = {}
+    verified: dict[str, str] = {}
+    for precinct, at, review, decision, decided_at in tx.fetchall(
+        "SELECT s.precinct_id, s.accepted_at, s.review, d.decision, d.decided_at"
+        " FROM submissions s LEFT JOIN decisions d ON d.receipt_id = s.receipt_id"
+        " WHERE s.stage = 'close'"
+    ):
+        received[precinct] = min(at, received.get(precinct, at))
+        in_force = at if review is None else decided_at if decision == "approved" else None
+        if in_force is not None:
+            verified[precinct] = min(in_force, verified.get(precinct, in_force))
+    shown = verified
+    if published:
+        shown = dict(
+            tx.fetchall(
+                "SELECT p.precinct_id, MIN(r.at) FROM publications p JOIN releases r"
+                " ON r.seq = p.release_seq WHERE p.stage = 'close' GROUP BY p.precinct_id"
+            )
+        )
+    stages: dict[str, set[str]] = {}
+    for precinct, stage in tx.fetchall("SELECT DISTINCT precinct_id, stage FROM submissions"):
+        stages.setdefault(precinct, set()).add(stage)
+    waiting = [
+        at
+        for (at,) in tx.fetchall(
+            f"SELECT s.accepted_at FROM submissions s WHERE {PENDING.format(t='s')} ORDER BY s.seq"
+        )
+    ]
+    refused: Counter = Counter()
+    submissions = 0
+    for rules, count in tx.fetchall("SELECT rules, COUNT(*) FROM refusals GROUP BY rules"):
+        submissions += int(count)
+        for rule in rules.split(","):
+            refused[rule] += int(count)
+    return NightRows(received, verified, shown, stages, waiting, refused, submissions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 
 def _whole(value: object) -> object:
@@ -25,7 +25,10 @@ GroupName = Annotated[str, Field(min_length=1, max_length=40)]
 Count = Annotated[int, Field(ge=0, le=100_000), Whole]
 Attendance = Annotated[int, Field(ge=1, le=100_000), Whole]
 PrecinctId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-ReasonText = Annotated[str, Field(min_length=3, max_length=500)]
+ReasonText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+"""A reason someone gives for what they did: at least 3 characters besides spaces."""
+StaffName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .-]+$")]
+StaffKey = Annotated[str, Field(min_length=8, max_length=64)]
 
 
 class Strict(BaseModel):
@@ -55,15 +58,28 @@ class ChairLogin(Strict):
 class OperatorLogin(Strict):
     """A hotline operator signs in with their own key from the roster's operator file."""
 
-    operator: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .-]+$")]
-    key: Annotated[str, Field(min_length=8, max_length=64)]
+    operator: StaffName
+    key: StaffKey
+
+
+class ReviewerLogin(Strict):
+    """An HQ reviewer signs in with their own key from the roster's reviewer file."""
+
+    reviewer: StaffName
+    key: StaffKey
+
+
+class AdminLogin(Strict):
+    """HQ signs a war-room screen in with the service's admin key."""
+
+    admin_key: Annotated[str, Field(min_length=8, max_length=200)]
 
 
 class Session(BaseModel):
     """A bearer token for the night (it names a server-side session that can be revoked)."""
 
     token: str
-    role: Literal["chair", "operator"]
+    role: Literal["chair", "operator", "reviewer"]
     subject: str
     expires_at: str
 
@@ -89,7 +105,9 @@ class FinalGroup(Strict):
     name: GroupName
     first: Count
     final: Count
-    delegates: Count
+    delegates: Count | None = None
+    """County delegates awarded; left out, the result is incomplete (as the 2020 app delivered
+    it): refused with ``missing-field``, or held for review with ``--hold-impossible``."""
 
 
 class FirstAlignmentReport(Submission):
@@ -108,6 +126,14 @@ class CloseReport(Submission):
     groups: Annotated[list[FinalGroup], Field(min_length=1, max_length=30)]
 
 
+class RuleBroken(BaseModel):
+    """One caucus rule a submission breaks, named by its stable check id."""
+
+    id: str
+    name: str
+    detail: str
+
+
 class Receipt(BaseModel):
     """What the service tells a chair it stored; the same receipt comes back on a replay.
 
@@ -124,31 +150,21 @@ class Receipt(BaseModel):
     entered_by: str
     correction_of: str | None = None
     flags: list[str] = Field(default_factory=list)
-    review: Literal["held", "approved", "rejected"] | None = None
-    """For a correction after close: held for HQ review, then approved or rejected."""
+    review: Literal["held", "approved", "corrected", "rejected"] | None = None
+    """Held for HQ review (a correction after close, or a result breaking the rules with
+    ``--hold-impossible``), then approved, corrected by HQ or rejected; None: in force at once."""
+    findings: list[RuleBroken] = Field(default_factory=list)
+    """The rules a held result breaks, as the checks found them when it arrived."""
 
 
 class ExportedReport(Receipt):
-    """One stored row for auditors: the receipt, the body, and what corrected it (if any)."""
+    """One stored row for auditors: the receipt, the body, what corrected it (if any), when it
+    went into force (verified) and when the public first saw it (published)."""
 
     body: dict
     corrected_by: str | None = None
-
-
-class Export(BaseModel):
-    """Every submission ever stored, corrections included, in the order stored."""
-
-    exported_at: str
-    precincts_total: int
-    submissions: list[ExportedReport]
-
-
-class RuleBroken(BaseModel):
-    """One caucus rule a submission breaks, named by its stable check id."""
-
-    id: str
-    name: str
-    detail: str
+    verified_at: str | None = None
+    published_at: str | None = None
 
 
 class Problem(BaseModel):
@@ -224,11 +240,244 @@ class Reason(Strict):
     reason: ReasonText
 
 
-class ReviewDecision(Strict):
-    """HQ's decision on a correction held for review."""
+StageBody = OpenReport | FirstAlignmentReport | CloseReport
 
-    decision: Literal["approve", "reject"]
+
+class Approve(Strict):
+    """Put the held result in force as reported (not an incomplete one)."""
+
+    decision: Literal["approve"]
     reason: ReasonText
+
+
+class Reject(Strict):
+    """Keep the version in force before (a held correction only)."""
+
+    decision: Literal["reject"]
+    reason: ReasonText
+
+
+class Correct(Strict):
+    """Put ``result`` in force instead: the stage's numbers as HQ established them from the
+    worksheet or by calling the chair back. It must pass the checks; its
+    ``correction_reason`` is ``reason``."""
+
+    decision: Literal["correct"]
+    reason: ReasonText
+    result: StageBody
+
+
+ReviewDecision = Annotated[Approve | Correct | Reject, Field(discriminator="decision")]
+"""An HQ reviewer's decision on a held result, with the reason (kept in the ledger)."""
+
+
+class DecisionRow(BaseModel):
+    """A reviewer's decision on a held result: a ledger row of its own (nothing overwritten)."""
+
+    seq: int
+    receipt_id: str
+    """The held version decided on."""
+    precinct_id: str
+    stage: Stage
+    decision: Literal["approved", "corrected", "rejected"]
+    reason: str
+    decided_by: str
+    decided_at: str
+    correction_id: str | None
+    """With ``corrected``: the receipt of the version HQ entered (now in force)."""
+
+
+class Decision(DecisionRow):
+    correction: Receipt | None = None
+    """With ``corrected``: the version HQ entered."""
+
+
+class HeldResult(BaseModel):
+    """A result waiting in the review queue, with what a reviewer needs to decide on it."""
+
+    receipt: Receipt
+    body: dict
+    """The stage as reported."""
+    kind: Literal["correction-after-close", "breaks-rules", "incomplete"]
+    county: str
+    precinct_name: str
+    chair_name: str
+    chair_phone: str
+    delegates_to_elect: int
+    waiting_s: float
+    """Seconds since it arrived."""
+    stages: dict[str, dict]
+    """The precinct's stages in force now, as reported (the held one's current version too)."""
+
+
+class ReviewQueue(BaseModel):
+    """Held results not yet decided, oldest first."""
+
+    waiting: int
+    oldest_waiting_s: float | None
+    held: list[HeldResult]
+
+
+class ReleaseRequest(Strict):
+    """HQ releases every verified result now, and says why."""
+
+    reason: ReasonText
+
+
+class Release(BaseModel):
+    """One release: every version in force and not yet public became public."""
+
+    seq: int
+    at: str
+    night_minute: float | None
+    """Minutes after 7 pm on the service's night clock (None: the night had not started)."""
+    released_by: str
+    """``schedule`` for a batch at a set time, else who asked for it."""
+    reason: str
+    scheduled_for_min: float | None
+    published: int
+    """Stage versions this release made public."""
+
+
+class ReleasePolicy(BaseModel):
+    """When verified results become public: at once, or in batches (minutes after 7 pm)."""
+
+    mode: Literal["continuous", "batches"]
+    at_min: list[float]
+    every_min: float | None
+    """After the last set time, a batch every this many minutes."""
+    next_min: float | None
+    """The next scheduled batch (None: none scheduled, or continuous)."""
+
+
+class Releases(BaseModel):
+    policy: ReleasePolicy
+    releases: list[Release]
+
+
+class Refusal(BaseModel):
+    """A submission refused (422) for breaking the caucus rules: counted, never stored."""
+
+    at: str
+    precinct_id: str
+    stage: Stage
+    entered_by: str
+    rules: list[str]
+
+
+class ExportedRelease(Release):
+    receipt_ids: list[str]
+    """The stage versions it made public."""
+
+
+class Export(BaseModel):
+    """Everything stored, in the order stored: submissions (corrections and held results
+    included), reviewers' decisions, releases and refused submissions."""
+
+    exported_at: str
+    precincts_total: int
+    release_policy: ReleasePolicy
+    submissions: list[ExportedReport]
+    decisions: list[DecisionRow]
+    releases: list[ExportedRelease]
+    refusals: list[Refusal]
+
+
+class NightClock(BaseModel):
+    """The service's clock of caucus night: minutes after 7 pm, compressed in a rehearsal."""
+
+    start: str
+    """``serve``, ``first-sign-in`` or an ISO 8601 time (7 pm of the night)."""
+    started_at: str | None
+    compress: float
+    """Night minutes per wall minute (1 on the night itself)."""
+    minute: float | None
+    """At ``as_of``, in minutes after 7 pm (None: not started yet)."""
+
+
+class QueueState(BaseModel):
+    waiting: int
+    oldest_since: str | None
+    """When the oldest held result arrived (its age is ``as_of`` minus this)."""
+    oldest_night_minute: float | None
+    """The same, in minutes after 7 pm."""
+
+
+class MissingPrecinct(BaseModel):
+    """A precinct whose final result has not arrived, and whom to call."""
+
+    precinct_id: str
+    precinct_name: str
+    chair_name: str
+    chair_phone: str
+    status: Literal["not-opened", "open", "aligned"]
+
+
+class MissingCounty(BaseModel):
+    county: str
+    missing: int
+    precincts: list[MissingPrecinct]
+
+
+class RuleCount(BaseModel):
+    rule: str
+    """A `caucus` check id."""
+    refused: int
+
+
+class ProgressSeries(BaseModel):
+    """Minutes after 7 pm at which each precinct's final result was received, verified
+    (in force) and published, sorted: a cumulative count is the list's rank."""
+
+    received: list[float]
+    verified: list[float]
+    published: list[float]
+
+
+class PlanStanding(BaseModel):
+    """Where a count stands against the plan's band at a minute (counts in precincts)."""
+
+    kind: Literal["received", "published"]
+    minute: float
+    actual: int
+    low: int
+    mean: int
+    high: int
+    status: Literal["behind", "on plan", "ahead"]
+    """Behind below the band's low edge (5th percentile), ahead above its high edge (95th)."""
+    behind_precincts: int
+    """Precincts short of the plan's mean (0 when at or above it)."""
+    behind_minutes: float
+    """How long ago the plan's mean first expected more than ``actual`` (0 when not short)."""
+
+
+class PlanState(BaseModel):
+    """The plan the service was started with (``--plan``): a `caucus simulate` run."""
+
+    name: str
+    nights: int | None
+    standings: list[PlanStanding]
+    """Received and published now (none before the night starts)."""
+
+
+class Progress(BaseModel):
+    """How the night is going, for the war room and `caucus watch` (reviewers and HQ)."""
+
+    as_of: str
+    precincts_total: int
+    night: NightClock
+    release: ReleasePolicy
+    received: int
+    verified: int
+    published: int
+    series: ProgressSeries
+    queue: QueueState
+    missing: list[MissingCounty]
+    """Counties with precincts not yet in, most missing first."""
+    refused: list[RuleCount]
+    """Submissions refused (422) by rule, most first (one submission may break several)."""
+    refused_submissions: int
+    plan: PlanState | None = None
 
 
 class NewCode(BaseModel):

@@ -7,10 +7,13 @@
 - ``roster-pins.csv``, the chairs' code sheet (plain codes: what the party hands out);
 - ``roster-candidates.txt``, the fixed candidate list, one name a line;
 - ``roster-operators.csv``, hotline operators with their keys hashed, and
-  ``roster-operator-keys.csv``, the plain keys to hand to each operator.
+  ``roster-operator-keys.csv``, the plain keys to hand to each operator;
+- ``roster-reviewers.csv``, HQ reviewers with their keys hashed, and
+  ``roster-reviewer-keys.csv``, the plain keys to hand to each reviewer.
 
-The service reads the first, third and fourth. Codes are ten characters of Crockford's base 32
-(no I, L, O or U; read out as two groups of five: ``7KQ2M-X9FHD``), 50 bits from :mod:`secrets`.
+The service reads the first, third, fourth and sixth. Codes are ten characters of Crockford's
+base 32 (no I, L, O or U; read out as two groups of five: ``7KQ2M-X9FHD``), 50 bits from
+:mod:`secrets`.
 A seed makes every code reproducible, so a seeded roster is a *test roster*: it says so in each
 row (``code_source`` = ``seed``) and the service warns loudly when it serves one.
 """
@@ -41,8 +44,6 @@ ROSTER_FIELDS = (
     "code_source",
 )
 PIN_SHEET_FIELDS = ("precinct_id", "county", "chair_name", "chair_phone", "pin")
-OPERATOR_FIELDS = ("operator", "key_hash")
-OPERATOR_SHEET_FIELDS = ("operator", "key")
 SCRYPT_COST = (1024, 8, 1)
 """(n, r, p): about 1.5 ms a code. Codes have 50 bits, so the space, not the hash, stops online
 guessing; the hash keeps codes out of files, backups and logs, and offline it costs 1.1e15
@@ -51,8 +52,9 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base 32: digits and letters with I, L, O and U left out."""
 CODE_LENGTH = 10
 """Characters in a chair's code: 32**10 = 1.1e15 codes (50 bits)."""
-OPERATOR_KEY_LENGTH = 20
-"""Characters in an operator's key (100 bits): too many to guess, so a fast hash suffices."""
+STAFF_KEY_LENGTH = 20
+"""Characters in an operator's or reviewer's key (100 bits): too many to guess, so a fast
+hash suffices."""
 CANDIDATES_2020 = (
     "Bennet",
     "Biden",
@@ -97,6 +99,8 @@ class Roster:
     candidates: CandidateList
     operators: dict[str, str] = field(default_factory=dict)
     """Operator name → key hash (``sha256$hex``)."""
+    reviewers: dict[str, str] = field(default_factory=dict)
+    """HQ reviewer name → key hash (``sha256$hex``)."""
     test_roster: bool = False
     """Codes came from a seed: reproducible, for tests and rehearsals only."""
 
@@ -168,16 +172,16 @@ def verify_pin(precinct: RosterPrecinct, typed: str, pin_hash: str | None = None
     return hmac.compare_digest(rehash(stored, precinct.precinct_id, code), stored)
 
 
-def hash_operator_key(key: str) -> str:
+def hash_staff_key(key: str) -> str:
     """``sha256$hex`` of a key read like a code (case, dashes and spaces do not matter)."""
     typed = key.upper().replace("-", "").replace(" ", "").translate(_READ_AS)
     return "sha256$" + hashlib.sha256(typed.encode()).hexdigest()
 
 
-def verify_operator(roster: Roster, operator: str, key: str) -> bool:
-    """True when ``key`` is the key of ``operator`` on the roster (constant-time)."""
-    stored = roster.operators.get(operator)
-    typed = hash_operator_key(key)
+def verify_staff(hashes: dict[str, str], name: str, key: str) -> bool:
+    """True when ``key`` is the key of ``name`` in ``hashes`` (operators' or reviewers')."""
+    stored = hashes.get(name)
+    typed = hash_staff_key(key)
     return stored is not None and hmac.compare_digest(typed, stored)
 
 
@@ -220,13 +224,42 @@ def load_roster(path: Path) -> Roster:
         raise RosterError(f"cannot read the candidate list {candidates_path}: {error}") from error
     except ValueError as error:
         raise RosterError(f"{candidates_path}: {error}") from error
-    operators_path = sibling(path, "operators")
-    operators = (
-        {row["operator"]: row["key_hash"] for row in _read_csv(operators_path)}
-        if operators_path.exists()
-        else {}
+    return Roster(
+        precincts,
+        candidates,
+        _read_staff(path, "operator"),
+        _read_staff(path, "reviewer"),
+        test_roster="seed" in sources,
     )
-    return Roster(precincts, candidates, operators, test_roster="seed" in sources)
+
+
+def _read_staff(roster_path: Path, role: str) -> dict[str, str]:
+    """Name → key hash from ``roster-<role>s.csv`` (none when the file is absent)."""
+    path = sibling(roster_path, f"{role}s")
+    return {row[role]: row["key_hash"] for row in _read_csv(path)} if path.exists() else {}
+
+
+def _write_staff(roster_path: Path, role: str, keys: dict[str, str]) -> None:
+    """``roster-<role>s.csv`` (keys hashed, for the service) and ``roster-<role>-keys.csv``
+    (plain keys, to hand out)."""
+    with sibling(roster_path, f"{role}s").open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow((role, "key_hash"))
+        writer.writerows((name, hash_staff_key(key)) for name, key in keys.items())
+    with sibling(roster_path, f"{role}-keys").open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow((role, "key"))
+        writer.writerows(keys.items())
+
+
+def _staff_keys(names: list[str], rng: random.Random | None) -> dict[str, str]:
+    """A key for each name, in groups of five for reading out."""
+    return {
+        name: "-".join(
+            new_code(rng, STAFF_KEY_LENGTH)[i : i + 5] for i in range(0, STAFF_KEY_LENGTH, 5)
+        )
+        for name in names
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +278,8 @@ class GeneratedRoster:
     candidates: tuple[str, ...]
     operators: dict[str, str]
     """Operator name → plain key."""
+    reviewers: dict[str, str]
+    """HQ reviewer name → plain key."""
     seeded: bool
 
 
@@ -254,6 +289,7 @@ def generate(
     cost: tuple[int, int, int] = SCRYPT_COST,
     candidates: tuple[str, ...] = CANDIDATES_2020,
     operators: int = 4,
+    reviewers: int = 2,
 ) -> GeneratedRoster:
     """A made-up roster: Faker names and phones, counties, delegates (median 6), codes.
 
@@ -294,15 +330,10 @@ def generate(
 
     with ThreadPoolExecutor() as pool:
         chairs = list(pool.map(chair, drafts))
-    names = [f"Hotline {i:02d}" for i in range(1, operators + 1)]
-    keys = {
-        name: "-".join(
-            new_code(rng, OPERATOR_KEY_LENGTH)[i : i + 5] for i in range(0, OPERATOR_KEY_LENGTH, 5)
-        )
-        for name in names
-    }
+    keys = _staff_keys([f"Hotline {i:02d}" for i in range(1, operators + 1)], rng)
+    reviewer_keys = _staff_keys([f"HQ {i:02d}" for i in range(1, reviewers + 1)], rng)
     CandidateList.from_lines(list(candidates))  # refuses look-alikes before anything is written
-    return GeneratedRoster(chairs, tuple(candidates), keys, seeded=seed is not None)
+    return GeneratedRoster(chairs, tuple(candidates), keys, reviewer_keys, seeded=seed is not None)
 
 
 def write_roster(roster: GeneratedRoster, path: Path, pin_sheet: Path | None = None) -> None:
@@ -334,11 +365,5 @@ def write_roster(roster: GeneratedRoster, path: Path, pin_sheet: Path | None = N
     sibling(path, "candidates", ".txt").write_text(
         "".join(f"{name}\n" for name in roster.candidates), encoding="utf-8"
     )
-    with sibling(path, "operators").open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(OPERATOR_FIELDS)
-        writer.writerows((name, hash_operator_key(key)) for name, key in roster.operators.items())
-    with sibling(path, "operator-keys").open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(OPERATOR_SHEET_FIELDS)
-        writer.writerows(roster.operators.items())
+    _write_staff(path, "operator", roster.operators)
+    _write_staff(path, "reviewer", roster.reviewers)

@@ -1,11 +1,13 @@
-"""API v1 sign-in: chairs with their roster code, operators with their own key.
+"""API v1 sign-in: chairs with their roster code, operators and HQ reviewers with their own key.
 
 Every attempt is reserved in storage before its code is checked (:mod:`reporting.guard`), so
-limits hold across workers and hosts and attempts sent together cannot get past them.
+limits hold across workers and hosts and attempts sent together cannot get past them. The
+first chair or operator sign-in starts a ``first-sign-in`` night clock.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from datetime import UTC, datetime
@@ -20,8 +22,8 @@ from reporting.dependencies import ClientDep, Service, ServiceDep, StorageDep
 from reporting.errors import PROBLEM_RESPONSES, ApiError, storage_unavailable
 from reporting.guard import Gate
 from reporting.limits import StrictJsonRoute
-from reporting.models import ChairLogin, OperatorLogin, Session
-from reporting.roster import verify_operator, verify_pin
+from reporting.models import ChairLogin, OperatorLogin, ReviewerLogin, Session
+from reporting.roster import verify_pin, verify_staff
 from reporting.storage import Storage, StorageError
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
@@ -35,22 +37,31 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=St
     },
 )
 async def create_session(
-    login: Annotated[ChairLogin | OperatorLogin, Body()],
+    login: Annotated[ChairLogin | OperatorLogin | ReviewerLogin, Body()],
     client: ClientDep,
     service: ServiceDep,
     storage: StorageDep,
 ) -> Session:
-    """Sign in: a chair with precinct id and code, or an operator with their own key.
+    """Sign in: a chair with precinct id and code, an operator or an HQ reviewer with their
+    own key.
 
     Too many attempts from one address are 429; repeated wrong codes for one precinct from one
     address wait longer each time (429 with Retry-After); 100 wrong codes in a row hold the
     precinct's sign-in (423) and alert HQ.
     """
     try:
-        if isinstance(login, OperatorLogin):
-            principal = await _operator(login, client, service, storage)
-        else:
+        if isinstance(login, ChairLogin):
             principal = await _chair(login, client, service, storage)
+        else:
+            role, name = (
+                ("operator", login.operator)
+                if isinstance(login, OperatorLogin)
+                else ("reviewer", login.reviewer)
+            )
+            account = await staff_account(role, name, login.key, client, service, storage)
+            principal = await open_session(Principal(role, name), account, client, service, storage)
+        if principal.role != "reviewer" and service.clock.started is None:
+            service.clock.started = await storage.start_clock("night", time.time())
     except StorageError as error:
         raise storage_unavailable(error) from error
     token, expires = service.signer.issue(principal)
@@ -63,17 +74,24 @@ async def create_session(
     )
 
 
-async def _operator(
-    login: OperatorLogin, client: str, service: Service, storage: Storage
-) -> Principal:
-    known = login.operator in service.roster.operators
-    account = f"operator:{login.operator}" if known else "unknown-operator"  # no rows per name
+async def staff_account(
+    role: str, name: str, key: str, client: str, service: Service, storage: Storage
+) -> str:
+    """The sign-in account of an operator's or reviewer's right key; 401 or 429 otherwise."""
+    hashes = service.roster.operators if role == "operator" else service.roster.reviewers
+    account = f"{role}:{name}" if name in hashes else f"unknown-{role}"  # no rows per name
     _pass(await storage.reserve_sign_in(account, client, service.settings.sign_in_policy, False))
-    if not verify_operator(service.roster, login.operator, login.key):
-        raise _bad_credentials("operator")
-    return await _open_session(
-        Principal("operator", login.operator), account, client, service, storage
-    )
+    if not verify_staff(hashes, name, key):
+        raise _bad_credentials(role)
+    return account
+
+
+async def admin_account(key: str, client: str, service: Service, storage: Storage) -> str:
+    """The sign-in account of the admin key (for a war-room screen); 401 or 429 otherwise."""
+    _pass(await storage.reserve_sign_in("admin", client, service.settings.sign_in_policy, False))
+    if not hmac.compare_digest(key.encode(), service.settings.admin_key.encode()):
+        raise _bad_credentials("admin")
+    return "admin"
 
 
 async def _chair(login: ChairLogin, client: str, service: Service, storage: Storage) -> Principal:
@@ -87,15 +105,15 @@ async def _chair(login: ChairLogin, client: str, service: Service, storage: Stor
     _pass(gate)
     if not await anyio.to_thread.run_sync(verify_pin, precinct, login.pin, gate.pin_hash):
         raise _bad_credentials("chair")
-    return await _open_session(
+    return await open_session(
         Principal("chair", precinct.precinct_id), account, client, service, storage
     )
 
 
-async def _open_session(
+async def open_session(
     principal: Principal, account: str, client: str, service: Service, storage: Storage
 ) -> Principal:
-    """The code was right: clear the account's failures and open a session for the night."""
+    """The code or key was right: clear the account's failures, open a session for the night."""
     session = Principal(principal.role, principal.subject, uuid.uuid4().hex)
     now = time.time()
     row = (session.session_id, session.role, session.subject, now, now + service.signer.ttl_s)

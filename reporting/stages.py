@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caucus.checks import DUPLICATE_REPORT, Check, check_precinct
+from caucus.checks import DUPLICATE_REPORT, MISSING_FIELD, Check, check_precinct
 from caucus.results import GroupResult, PrecinctResult
 from caucus.rules import OneDelegateRule
 from reporting.models import RuleBroken, Stage
@@ -76,11 +76,14 @@ def check_stage(
             county=precinct.county,
             precinct=precinct.precinct_id,
             groups=tuple(
-                GroupResult(g["name"], g["first"], g["final"], g["delegates"])
+                GroupResult(g["name"], g["first"], g["final"], g.get("delegates"))
                 for g in body["groups"]
             ),
             delegates_to_elect=precinct.delegates_to_elect,
             attendance=body["attendance"],
         )
         broken += [_broken(f.check, f.detail) for f in check_precinct(result, one_delegate)]
+        unawarded = [g["name"] for g in body["groups"] if "delegates" not in g]
+        if unawarded:  # the 2020 app's coding error: the result arrives without its awards
+            broken.append(_broken(MISSING_FIELD, f"no delegates given for {', '.join(unawarded)}"))
     return broken

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from reporting import guard, ledger
 from reporting.guard import Gate, SignInPolicy
-from reporting.ledger import Entry, Outcome, RuleCheck, StoredReport, Tx
+from reporting.ledger import Entry, Ledger, NightRows, Outcome, RuleCheck, StoredReport, Tx
 from reporting.models import Stage
 
 T = TypeVar("T")
@@ -48,36 +48,89 @@ class Storage(abc.ABC):
     def close(self) -> None:
         """Finish pending writes and release connections."""
 
-    async def record(self, entry: Entry, check: RuleCheck, reject_impossible: bool) -> Outcome:
+    async def record(self, entry: Entry, check: RuleCheck, hold_impossible: bool) -> Outcome:
         return await self.write(
-            lambda tx: ledger.record(tx, entry, check, reject_impossible),
+            lambda tx: ledger.record(tx, entry, check, hold_impossible),
             (precinct_key(entry.precinct_id),),
         )
 
-    async def review(self, receipt_id: str, approve: bool, actor: str, reason: str) -> Outcome:
+    async def decide(
+        self,
+        receipt_id: str,
+        decision: str,
+        actor: str,
+        reason: str,
+        result: tuple[Stage, dict] | None,
+        check: Callable[[str], RuleCheck],
+        session_id: str | None = None,
+    ) -> Outcome:
+        """A reviewer's decision on a held row; ``check(precinct_id)`` checks a correction."""
         row = await self.read(
             lambda tx: tx.fetchone(
                 "SELECT precinct_id FROM submissions WHERE receipt_id = ?", (receipt_id,)
             )
         )
-        keys = (precinct_key(row[0]),) if row else ()
+        if row is None:
+            return Outcome("unknown", code="unknown-receipt", detail=receipt_id)
+        rules = check(row[0])
         return await self.write(
-            lambda tx: ledger.review(tx, receipt_id, approve, actor, reason), keys
+            lambda tx: ledger.decide(
+                tx, receipt_id, decision, actor, reason, result, rules, session_id
+            ),
+            (precinct_key(row[0]),),
         )
 
-    async def precinct(self, precinct_id: str) -> tuple[dict[Stage, StoredReport], dict]:
-        """Current version of each stage and (in force, held) corrections per stage."""
+    async def waiting_for_review(self, limit: int) -> tuple[int, list[StoredReport], dict]:
+        """How many held rows wait, the oldest ``limit``, and each one's precinct's current
+        stages (precinct id → stage → report)."""
 
-        def work(tx: Tx) -> tuple[dict[Stage, StoredReport], dict]:
-            return ledger.current_reports(tx, precinct_id), ledger.corrections(tx, precinct_id)
+        def work(tx: Tx) -> tuple[int, list[StoredReport], dict]:
+            count, held = ledger.waiting_for_review(tx, limit)
+            precincts = {r.receipt.precinct_id for r in held}
+            return count, held, {p: ledger.current_reports(tx, p) for p in precincts}
 
         return await self.read(work)
 
-    async def final_reports(self) -> list[dict]:
-        return await self.read(ledger.final_reports)
+    async def release(
+        self, actor: str, reason: str, night_minute: float | None, scheduled_for: float | None
+    ) -> dict | None:
+        """Publish every verified version not yet public; the release (None: already done)."""
+
+        def work(tx: Tx) -> dict | None:
+            seq = ledger.release(tx, actor, reason, night_minute, scheduled_for)
+            return None if seq is None else ledger.releases(tx)[-1]
+
+        return await self.write(work, ("releases",))
+
+    async def releases(self) -> list[dict]:
+        return await self.read(ledger.releases)
+
+    async def precinct(
+        self, precinct_id: str, published: bool = False
+    ) -> tuple[dict[Stage, StoredReport], dict]:
+        """Current (or, ``published``, public) version of each stage and (in force, waiting)
+        corrections per stage."""
+
+        def work(tx: Tx) -> tuple[dict[Stage, StoredReport], dict]:
+            return (
+                ledger.current_reports(tx, precinct_id, published),
+                ledger.corrections(tx, precinct_id),
+            )
+
+        return await self.read(work)
+
+    async def final_reports(self, published: bool = False) -> list[dict]:
+        return await self.read(lambda tx: ledger.final_reports(tx, published))
 
     async def every_report(self) -> list[StoredReport]:
-        return await self.read(ledger.every_report)
+        """Every row ever stored, corrections included, in the order they were stored."""
+        return [report for report, _, _ in (await self.ledger(False)).reports]
+
+    async def ledger(self, published: bool) -> Ledger:
+        return await self.read(lambda tx: ledger.every_row(tx, published))
+
+    async def night_rows(self, published: bool) -> NightRows:
+        return await self.read(lambda tx: ledger.night_rows(tx, published))
 
     async def ping(self) -> None:
         await self.read(lambda tx: tx.fetchone("SELECT 1"))
@@ -99,6 +152,26 @@ class Storage(abc.ABC):
             lambda tx: guard.signed_in(tx, account, client, session), (f"account:{account}",)
         )
 
+    async def session_open(self, session_id: str) -> bool:
+        """The session exists, is not revoked and has not expired."""
+        now = time.time()
+        row = await self.read(
+            lambda tx: tx.fetchone(
+                f"SELECT 1 FROM sessions WHERE {guard.SESSION_OPEN}", (session_id, now)
+            )
+        )
+        return row is not None
+
+    async def revoke_session(self, session_id: str, by: str) -> None:
+        now = time.time()
+        await self.write(
+            lambda tx: tx.execute(
+                "UPDATE sessions SET revoked_at = ?, revoked_by = ?"
+                " WHERE session_id = ? AND revoked_at IS NULL",
+                (now, by, session_id),
+            )
+        )
+
     async def unlock(self, precinct_id: str, actor: str, reason: str) -> bool:
         return await self.write(
             lambda tx: guard.unlock(tx, precinct_id, actor, reason),
@@ -115,19 +188,25 @@ class Storage(abc.ABC):
     async def hq_log(self, only_open: bool) -> list[dict]:
         return await self.read(lambda tx: guard.hq_log(tx, only_open))
 
-    async def fault_clock(self, now: float) -> float:
-        """When the rehearsal fault clock started: the first call anywhere sets it."""
+    async def start_clock(self, name: str, now: float) -> float:
+        """When the clock ``name`` (``faults``, ``night``) started: the first call anywhere sets
+        it, every later one reads it."""
 
         def work(tx: Tx) -> float:
             tx.execute(
-                "INSERT INTO fault_clock (name, started) VALUES ('faults', ?)"
-                " ON CONFLICT (name) DO NOTHING",
-                (now,),
+                "INSERT INTO clocks (name, started) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, now),
             )
-            (started,) = tx.fetchone("SELECT started FROM fault_clock WHERE name = 'faults'")
+            (started,) = tx.fetchone("SELECT started FROM clocks WHERE name = ?", (name,))
             return float(started)
 
-        return await self.write(work, ("fault-clock",))
+        return await self.write(work, (f"clock:{name}",))
+
+    async def clock_started(self, name: str) -> float | None:
+        row = await self.read(
+            lambda tx: tx.fetchone("SELECT started FROM clocks WHERE name = ?", (name,))
+        )
+        return None if row is None else float(row[0])
 
 
 def open_storage(url: str) -> Storage:

@@ -35,12 +35,14 @@ CANDIDATES = ("Biden", "Buttigieg", "Klobuchar", "Sanders", "Warren", "Uncommitt
 
 @dataclass(frozen=True)
 class ReportingRoster:
-    """A generated (test) roster file, the chairs' codes by precinct id, operators' keys."""
+    """A generated (test) roster file, the chairs' codes by precinct id, operators' and HQ
+    reviewers' keys."""
 
     path: Path
     pins: dict[str, str]
     delegates: dict[str, int]
     operators: dict[str, str]
+    reviewers: dict[str, str]
 
     def operator_login(self, index: int = 0) -> dict[str, str]:
         """The sign-in body of the roster's ``index``-th operator."""
@@ -57,7 +59,9 @@ def reporting_roster(tmp_path_factory: pytest.TempPathFactory) -> ReportingRoste
         pins = {row["precinct_id"]: row["pin"] for row in csv.DictReader(file)}
     with path.open(newline="") as file:
         delegates = {r["precinct_id"]: int(r["delegates_to_elect"]) for r in csv.DictReader(file)}
-    return ReportingRoster(path, pins, delegates, dict(generated.operators))
+    return ReportingRoster(
+        path, pins, delegates, dict(generated.operators), dict(generated.reviewers)
+    )
 
 
 def reporting_close_body(precinct_id: str, delegates: int, seed: int) -> dict:

@@ -407,15 +407,22 @@ def test_first_alignment_above_attendance_is_422(reporting_client, chair):
     assert [r["id"] for r in response.json()["rules"]] == ["first-above-attendance"]
 
 
-def test_flag_mode_accepts_and_flags_for_review(reporting_settings, reporting_roster, close_p1):
-    settings = reporting_settings.model_copy(update={"reject_impossible": False})
+def test_hold_mode_holds_an_impossible_result_for_review(
+    reporting_settings, reporting_roster, close_p1
+):
+    settings = reporting_settings.model_copy(update={"hold_impossible": True})
     broken = json.loads(json.dumps(close_p1))
     broken["groups"][0]["final"] += 1000
     with TestClient(create_app(settings)) as client:
         auth = login(client, reporting_roster.pins)
         response = submit(client, auth, "close", broken, "flag-key-1")
-    assert response.status_code == 201
+        again = submit(client, auth, "close", broken, "flag-key-2")
+        other = submit(client, auth, "close", close_p1, "flag-key-3")
+    assert response.status_code == 202 and response.json()["review"] == "held"
     assert "final-above-first" in response.json()["flags"]
+    assert "final-above-first" in {f["id"] for f in response.json()["findings"]}
+    assert again.status_code == 200 and again.json()["receipt_id"] == response.json()["receipt_id"]
+    assert other.status_code == 409 and other.json()["type"] == "review-pending"
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -41,13 +41,20 @@ def storage(reporting_db_url):
 
 @pytest.fixture
 def check(reporting_roster):
+    """The rules of P0001; called with a precinct id (as for a decision), those of that one."""
     roster = load_roster(reporting_roster.path)
-    return lambda stage, body, others: check_stage(roster.get("P0001"), stage, body, others)
+
+    def rules(*args):
+        if len(args) == 1:
+            return lambda stage, body, others: check_stage(roster.get(args[0]), stage, body, others)
+        return check_stage(roster.get("P0001"), *args)
+
+    return rules
 
 
 def record(storage: Storage, check, *entries: Entry) -> list:
     async def run() -> list:
-        return await asyncio.gather(*(storage.record(e, check, True) for e in entries))
+        return await asyncio.gather(*(storage.record(e, check, False) for e in entries))
 
     return asyncio.run(run())
 
@@ -123,8 +130,10 @@ def test_final_reports_use_the_current_version(storage, check, reporting_close, 
     )
     assert held.kind == "held"  # after close: held for HQ review, out of the totals
     assert asyncio.run(storage.final_reports()) == [body]
-    approved = asyncio.run(storage.review(held.receipt.receipt_id, True, "admin", "worksheet seen"))
-    assert approved.receipt.review == "approved"
+    approved = asyncio.run(
+        storage.decide(held.receipt.receipt_id, "approve", "admin", "worksheet seen", None, check)
+    )
+    assert approved.kind == "accepted" and approved.decision["decision"] == "approved"
     assert asyncio.run(storage.final_reports()) == [fixed]
 
 

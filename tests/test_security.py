@@ -411,7 +411,7 @@ def test_a_correction_after_close_cannot_flip_a_winner_unseen(
         (alert,) = client.get("/api/v1/admin/alerts?open=true", headers=ADMIN).json()["alerts"]
         receipt = held.json()["receipt_id"]
         approved = client.post(
-            f"/api/v1/admin/corrections/{receipt}/review",
+            f"/api/v1/admin/reviews/{receipt}",
             json={"decision": "approve", "reason": "worksheet photo checked"},
             headers=ADMIN,
         )
@@ -422,7 +422,7 @@ def test_a_correction_after_close_cannot_flip_a_winner_unseen(
     assert again.status_code == 409 and again.json()["type"] == "review-pending"
     assert page["body"] == close and page["held_for_review"] == 1
     assert alert["kind"] == "correction-held" and alert["receipt_id"] == receipt
-    assert approved.status_code == 200 and approved.json()["review"] == "approved"
+    assert approved.status_code == 201 and approved.json()["decision"] == "approved"
     assert after != before
     assert [r["review"] for r in exported] == [None, "approved"]
 
@@ -778,3 +778,222 @@ def test_fault_injection_is_seeded_and_shares_one_clock(reporting_settings):
     clock = FaultSettings(outages=["90+20"], start=start)
     workers = [FaultInjector(clock), FaultInjector(clock)]
     assert [w.in_outage() for w in workers] == [True, True]
+
+
+# --- the HQ desk and the war room (issue 15) --------------------------------------------------
+
+
+def _held(client: TestClient, roster, close_body, precinct: str) -> tuple[dict, str]:
+    """A closed precinct with a correction held for review: (chair's auth, held receipt)."""
+    auth = chair(client, roster, precinct)
+    url = f"/api/v1/precincts/{precinct}/close"
+    closed = client.post(
+        url, json=close_body, headers={**auth, "Idempotency-Key": f"{precinct}-close"}
+    )
+    fix = {**close_body, "attendance": close_body["attendance"], "correction_reason": "recount"}
+    fix["groups"] = list(reversed(close_body["groups"]))  # same numbers, another body
+    held = client.post(
+        url,
+        json=fix,
+        headers={
+            **auth,
+            "Idempotency-Key": f"{precinct}-fix",
+            "If-Match": closed.json()["receipt_id"],
+        },
+    )
+    assert held.status_code == 202, held.text
+    return auth, held.json()["receipt_id"]
+
+
+def test_only_reviewers_and_hq_work_the_queue(reporting_client, reporting_roster, reporting_close):
+    """Threat: a chair (or a hotline operator, or a stolen war-room cookie) approves their own
+    held correction, or reads the queue with every chair's phone number.
+
+    Bound: a chair's and an operator's token get 403 on every review endpoint and the war
+    room; a reviewer's token gets 403 when it submits results; the war-room cookie's token
+    opens nothing under /api/v1.
+    """
+    close = reporting_close("P0040", reporting_roster.delegates["P0040"], seed=40)
+    chair_auth, receipt = _held(reporting_client, reporting_roster, close, "P0040")
+    hotline = sign_in(reporting_client, reporting_roster.operator_login())
+    name, key = sorted(reporting_roster.reviewers.items())[0]
+    reviewer = sign_in(reporting_client, {"reviewer": name, "key": key})
+    decision = {"decision": "approve", "reason": "my own worksheet"}
+    for auth in (chair_auth, hotline):
+        assert reporting_client.get("/api/v1/admin/reviews", headers=auth).status_code == 403
+        assert reporting_client.get("/api/v1/admin/progress", headers=auth).status_code == 403
+        response = reporting_client.post(
+            f"/api/v1/admin/reviews/{receipt}", json=decision, headers=auth
+        )
+        assert response.status_code == 403 and response.json()["type"] == "reviewers-only"
+    submitted = reporting_client.post(
+        "/api/v1/precincts/P0041/open",
+        json={"attendance": 10},
+        headers={**reviewer, "Idempotency-Key": "reviewer-open-1"},
+    )
+    assert submitted.status_code == 403 and submitted.json()["type"] == "not-a-reporter"
+    secure = TestClient(reporting_client.app, base_url="https://testserver")
+    signed = secure.post("/war-room/session", json={"reviewer": name, "key": key})
+    cookie = {"Authorization": f"Bearer {signed.cookies['caucus_war_room']}"}
+    assert reporting_client.get("/api/v1/admin/reviews", headers=cookie).status_code == 403
+    assert reporting_client.get("/war-room/progress.json", headers=chair_auth).status_code == 401
+    exported = reporting_client.get("/api/v1/admin/export", headers=ADMIN).json()
+    assert exported["decisions"] == []
+
+
+@pytest.mark.parametrize("reason", [None, "", "  ", " x "])
+def test_a_reviewer_cannot_decide_without_a_reason(
+    reporting_client, reporting_roster, reporting_close, reason
+):
+    """Threat: a held result approved with no reason on record.
+
+    Bound: a reason of fewer than 3 characters besides spaces is 422; nothing is decided.
+    """
+    close = reporting_close("P0042", reporting_roster.delegates["P0042"], seed=42)
+    _, receipt = _held(reporting_client, reporting_roster, close, "P0042")
+    name, key = sorted(reporting_roster.reviewers.items())[0]
+    reviewer = sign_in(reporting_client, {"reviewer": name, "key": key})
+    body = {"decision": "approve"} | ({} if reason is None else {"reason": reason})
+    response = reporting_client.post(
+        f"/api/v1/admin/reviews/{receipt}", json=body, headers=reviewer
+    )
+    assert response.status_code == 422 and response.json()["type"] == "invalid-request"
+    queue = reporting_client.get("/api/v1/admin/reviews", headers=reviewer).json()
+    assert queue["waiting"] == 1
+
+
+def test_a_held_row_never_reaches_the_public_before_release(
+    reporting_settings, reporting_db_url, reporting_roster, reporting_close
+):
+    """Threat: a held result (or an approved one, with batch releases) shows in the public
+    totals, the precinct page or the results page before HQ releases it.
+
+    Bound: with --release batches and --hold-impossible, the public sees nothing until a
+    release; a result still waiting for review is not public even after one; an approved one
+    becomes public at the next release and not before.
+    """
+    settings = reporting_settings.model_copy(
+        update={
+            "db_url": reporting_db_url,
+            "results_ttl_s": 0.0,
+            "release_mode": "batches",
+            "hold_impossible": True,
+        }
+    )
+    clean = reporting_close("P0043", reporting_roster.delegates["P0043"], seed=43)
+    wrong = reporting_close("P0044", reporting_roster.delegates["P0044"], seed=44)
+    wrong["groups"][0]["final"] += 1000
+
+    def public(client: TestClient) -> tuple[int, set[str], str]:
+        results = client.get("/api/v1/results").json()
+        pages = {
+            p
+            for p in ("P0043", "P0044")
+            if client.get(f"/api/v1/precincts/{p}").json()["status"] == "closed"
+        }
+        return results["precincts_reporting"], pages, client.get("/").text
+
+    def release(client: TestClient, why: str) -> None:
+        response = client.post("/api/v1/admin/releases", json={"reason": why}, headers=ADMIN)
+        assert response.status_code == 201
+
+    with TestClient(create_app(settings)) as client:
+        hotline = sign_in(client, reporting_roster.operator_login())
+        for precinct, body in (("P0043", clean), ("P0044", wrong)):
+            client.post(
+                f"/api/v1/precincts/{precinct}/close",
+                json=body,
+                headers={**hotline, "Idempotency-Key": f"pub-{precinct}"},
+            )
+        before = public(client)
+        release(client, "first batch")
+        first = public(client)
+        (held,) = client.get("/api/v1/admin/reviews", headers=ADMIN).json()["held"]
+        approved = client.post(
+            f"/api/v1/admin/reviews/{held['receipt']['receipt_id']}",
+            json={"decision": "approve", "reason": "worksheet photo matches"},
+            headers=ADMIN,
+        )
+        decided = public(client)
+        release(client, "second batch")
+        second = public(client)
+    assert before[:2] == (0, set()) and 'id="precincts-reporting">0<' in before[2]
+    assert first[:2] == (1, {"P0043"})
+    assert approved.status_code == 201 and decided[:2] == (1, {"P0043"})
+    assert second[:2] == (2, {"P0043", "P0044"}) and 'id="precincts-reporting">2<' in second[2]
+
+
+def test_concurrent_reviews_of_one_row_one_wins(
+    reporting_settings, reporting_db_url, reporting_roster, reporting_close
+):
+    """Threat: two reviewers decide on the same held row at once and both decisions stand (or
+    the second silently replaces the first).
+
+    Bound: of two decisions sent together (one approves, one corrects), one is 201 and the
+    other 409 naming who decided; one decision row and at most one correction row exist.
+    """
+    settings = reporting_settings.model_copy(update={"db_url": reporting_db_url})
+    close = reporting_close("P0045", reporting_roster.delegates["P0045"], seed=45)
+    other = reporting_close("P0045", reporting_roster.delegates["P0045"], seed=46)
+    with TestClient(create_app(settings)) as client:
+        _, receipt = _held(client, reporting_roster, close, "P0045")
+        reviewers = [
+            sign_in(client, {"reviewer": name, "key": key})
+            for name, key in sorted(reporting_roster.reviewers.items())
+        ]
+        bodies = [
+            {"decision": "approve", "reason": "the chair confirmed it"},
+            {"decision": "correct", "reason": "the worksheet says so", "result": other},
+        ]
+        barrier = threading.Barrier(2, timeout=30)
+
+        def decide(args: tuple[dict, dict]) -> httpx.Response:
+            auth, body = args
+            barrier.wait()
+            return client.post(f"/api/v1/admin/reviews/{receipt}", json=body, headers=auth)
+
+        with ThreadPoolExecutor(2) as pool:
+            responses = list(pool.map(decide, zip(reviewers, bodies, strict=True)))
+        exported = client.get("/api/v1/admin/export", headers=ADMIN).json()
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    loser = next(r for r in responses if r.status_code == 409)
+    winner = next(r for r in responses if r.status_code == 201)
+    assert loser.json()["type"] == "already-decided"
+    assert winner.json()["decided_by"] in loser.json()["detail"]
+    assert len(exported["decisions"]) == 1
+    by_reviewers = [r for r in exported["submissions"] if r["entered_by"].startswith("reviewer:")]
+    assert len(by_reviewers) == (1 if winner.json()["decision"] == "corrected" else 0)
+
+
+def test_the_war_room_cookie_is_httponly_scoped_and_revocable(reporting_client, reporting_roster):
+    """Threat: the war-room key lands in a URL, a page or a script-readable cookie; a
+    signed-out browser's cookie still opens the room; keys are guessed at the sign-in form.
+
+    Bound: the cookie is HttpOnly, SameSite=Strict, Path=/war-room (Secure off loopback);
+    the page holds no key; after sign-out the same cookie gets the sign-in form and 401;
+    wrong keys from one address are slowed (429) after 3, as at every sign-in.
+    """
+    name, key = sorted(reporting_roster.reviewers.items())[0]
+    secure = TestClient(reporting_client.app, base_url="https://testserver")
+    signed = secure.post("/war-room/session", json={"reviewer": name, "key": key})
+    cookie = signed.headers["set-cookie"]
+    assert signed.status_code == 204
+    for attribute in ("HttpOnly", "SameSite=strict", "Path=/war-room", "Secure"):
+        assert attribute in cookie
+    page = secure.get("/war-room")
+    assert "War room: caucus night" in page.text and key not in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    loopback = TestClient(reporting_client.app, base_url="http://127.0.0.1:8000")
+    local = loopback.post("/war-room/session", json={"reviewer": name, "key": key})
+    assert "Secure" not in local.headers["set-cookie"]
+    token = signed.cookies["caucus_war_room"]
+    assert secure.post("/war-room/sign-out").status_code == 204
+    stale = TestClient(reporting_client.app, base_url="https://testserver")
+    stale.cookies.set("caucus_war_room", token, path="/war-room")
+    assert "Sign in" in stale.get("/war-room").text
+    assert stale.get("/war-room/progress.json").status_code == 401
+    guesses = [
+        secure.post("/war-room/session", json={"reviewer": name, "key": "WRONG-KEY-0000"})
+        for _ in range(5)
+    ]
+    assert [g.status_code for g in guesses] == [401, 401, 401, 429, 429]
