@@ -9,54 +9,41 @@ from pathlib import Path
 
 from caucus.cli import add_command
 
-CAST = ("watchers", "pranksters", "operators")
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from loadtests.options import add_to_cli
+
     p = add_command(
         subparsers,
         "loadtest",
         "Load-test a results-reporting endpoint the way caucus night hits it; SLO + audit verdict.",
-        "caucus loadtest --scenario scenarios/iowa-2020.toml --serve --compress 60",
+        "caucus loadtest --scenario scenarios/iowa-2020.toml --serve --compress 240",
     )
-    p.add_argument("--scenario", type=Path, required=True, help="scenario TOML (arrival curve)")
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--host", help="base URL of an endpoint speaking the reporting API")
+    target.add_argument("--host", help="base URL of an endpoint (spoken to through --adapter)")
     target.add_argument(
         "--serve", action="store_true", help="start the reference service on 127.0.0.1"
     )
     p.add_argument("--shape", choices=("caucus-night", "spike", "soak"), default="caucus-night")
-    p.add_argument("--compress", type=float, default=60.0, help="time compression (default 60)")
-    p.add_argument("--night-hours", type=float, default=6.0, help="night to play (default 6)")
     p.add_argument("--run-time", help="stop after this long (Locust syntax: 90s, 5m)")
-    p.add_argument(
-        "--users",
-        action="append",
-        default=[],
-        metavar="KIND=N[,KIND=N]",
-        help="peak watchers, pranksters, operators (default watchers=50,pranksters=5,operators=2)",
-    )
     p.add_argument("--workers", type=int, default=0, help="Locust worker processes (0: none)")
-    p.add_argument("--out", type=Path, help="run folder (default runs/loadtest-<scenario>)")
     p.add_argument("--slo", type=Path, help="SLO TOML (default: loadtests/slo.toml)")
-    p.add_argument("--seed", type=int, default=2020)
-    p.add_argument(
-        "--wrong-share",
-        type=float,
-        default=0.05,
-        help="share of chairs who first send a result breaking the rules (must get 422)",
-    )
-    p.add_argument("--precincts", type=int, default=200, help="with --serve: roster size")
-    p.add_argument("--pin-sheet", type=Path, help="with --host: the chairs' PIN sheet")
     p.add_argument(
         "--admin-key",
         default=os.environ.get("CAUCUS_ADMIN_KEY"),
         help="with --host: admin key for the audit export (env CAUCUS_ADMIN_KEY)",
     )
-    p.add_argument(
-        "--operator-sheet",
-        type=Path,
-        help="with --host: hotline operators' own keys (CSV operator,key)",
+    serve = p.add_argument_group("the reference service (with --serve)")
+    serve.add_argument("--precincts", type=int, default=200, help="roster size (default 200)")
+    serve.add_argument(
+        "--serve-db",
+        default="sqlite",
+        metavar="sqlite|throwaway|postgresql://...",
+        help="its database: a fresh SQLite file (default), a throwaway PostgreSQL cluster, or"
+        " your (empty) PostgreSQL database",
+    )
+    serve.add_argument(
+        "--serve-workers", type=int, default=1, help="its worker processes (default 1)"
     )
     faults = p.add_argument_group("fault drill (with --serve; passed to caucus serve)")
     faults.add_argument(
@@ -68,20 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     faults.add_argument("--fault-error-rate", type=float, default=0.0)
     faults.add_argument("--fault-drop-rate", type=float, default=0.0)
     faults.add_argument("--fault-outage", action="append", default=[], metavar="START+DURATION")
+    add_to_cli(p)
     p.set_defaults(run=run_loadtest)
-
-
-def parse_cast(values: list[str]) -> dict[str, int]:
-    """``["watchers=20,pranksters=3"]`` → counts per kind (defaults for the rest)."""
-    cast = {"watchers": 50, "pranksters": 5, "operators": 2}
-    for item in ",".join(values).split(","):
-        if not item:
-            continue
-        kind, _, n = item.partition("=")
-        if kind not in CAST or not n.isdigit():
-            raise ValueError(f"--users: {item!r} is not KIND=N with KIND one of {', '.join(CAST)}")
-        cast[kind] = int(n)
-    return cast
 
 
 def serve_flags(args: argparse.Namespace, run_s: float) -> list[str]:
@@ -99,32 +74,44 @@ def serve_flags(args: argparse.Namespace, run_s: float) -> list[str]:
     return flags
 
 
+def problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the command line, in one line (None: nothing)."""
+    if not args.scenario:
+        return "--scenario (or CAUCUS_SCENARIO) is required: the night's arrival curve"
+    if not Path(args.scenario).is_file():
+        return f"no scenario file {args.scenario}"
+    if args.host and not args.pin_sheet:
+        return "--host needs --pin-sheet (the chairs' PINs)"
+    if args.shape == "soak" and not args.run_time:
+        return "a soak needs --run-time"
+    if args.serve_db not in ("sqlite", "throwaway") and not args.serve_db.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        return f"--serve-db {args.serve_db!r}: sqlite, throwaway or a postgresql:// URL"
+    if args.serve_workers < 1:
+        return "--serve-workers must be at least 1"
+    return None
+
+
 def run_loadtest(args: argparse.Namespace) -> int:
+    from loadtests.options import settle
     from loadtests.rehearsal import Target, planned_s, rehearse
 
-    try:
-        cast = parse_cast(args.users)
-    except ValueError as error:
-        print(f"caucus loadtest: {error}", file=sys.stderr)
+    if wrong := problem(args):
+        print(f"caucus loadtest: {wrong}", file=sys.stderr)
         return 2
-    if args.host and not args.pin_sheet:
-        print("caucus loadtest: --host needs --pin-sheet (the chairs' PINs)", file=sys.stderr)
-        return 2
-    if args.shape == "soak" and not args.run_time:
-        print("caucus loadtest: a soak needs --run-time", file=sys.stderr)
-        return 2
-    if not args.scenario.is_file():
-        print(f"caucus loadtest: no scenario file {args.scenario}", file=sys.stderr)
-        return 2
-    if args.workers > cast["operators"]:
-        cast["operators"] = args.workers  # every worker's phoned precincts need an operator
-    out = args.out or Path("runs") / f"loadtest-{args.scenario.stem}"
+    if args.operators and args.workers > args.operators:
+        args.operators = args.workers  # every worker's phoned precincts need an operator
+    args.run_folder = args.run_folder or str(Path("runs") / f"loadtest-{Path(args.scenario).stem}")
+    settle(args)
     target = Target(
         host=args.host,
-        pin_sheet=args.pin_sheet,
+        pin_sheet=Path(args.pin_sheet) if args.pin_sheet else None,
         admin_key=args.admin_key,
-        operator_sheet=args.operator_sheet,
+        operator_sheet=Path(args.operator_sheet) if args.operator_sheet else None,
         serve_flags=serve_flags(args, planned_s(args)) if args.serve else None,
         precincts=args.precincts,
+        serve_db=args.serve_db,
+        serve_workers=args.serve_workers,
     )
-    return rehearse(args, target, cast, out)
+    return rehearse(args, target, Path(args.run_folder))

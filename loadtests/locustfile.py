@@ -5,33 +5,57 @@
 Add a shape to play a scripted night instead of the web UI's user count, e.g.
 ``-f loadtests/locustfile.py,loadtests/shapes/caucus_night.py --scenario scenarios/iowa-2020.toml``.
 Distributed: ``--master --expect-workers N`` and N times ``--worker`` (each worker takes its
-slice of the precincts by worker index).
+slice of the precincts by worker index). ``--help-caucus`` lists the caucus-night options
+(each also ``CAUCUS_*`` in the environment); receipts, ``progress.csv`` and
+``flood_stats.csv`` go to ``--run-folder``.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import gevent
 from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from loadtests.adapters import load_adapter
+from loadtests.live import FloodStats, ProgressLog
 from loadtests.night import Night, plan_night
-from loadtests.options import add_options
+from loadtests.options import add_options, settle
+from loadtests.preflight import PreflightFailed, preflight
 from loadtests.receipts import ReceiptLog
+from loadtests.sheets import chair_login, operator_login
 from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Watcher
 
 __all__ = ["HotlineOperator", "PrankBot", "PrecinctChair", "Watcher"]
+PREFLIGHT_EXIT = 2
+log = logging.getLogger("caucus-night")
 
 events.init_command_line_parser.add_listener(add_options)
 
 
+@events.init.add_listener
+def set_up(environment: Environment, **_: object) -> None:
+    """Settle the run's id and folder on the master (workers get them from it)."""
+    if not isinstance(environment.runner, WorkerRunner):
+        settle(environment.parsed_options)
+    environment.caucus_flood = FloodStats(environment)
+
+
 @events.test_start.add_listener
 def start_the_night(environment: Environment, **_: object) -> None:
-    """Plan the night from the options and start its clock (on workers: their slice)."""
+    """Check the target, plan the night from the options, start its clock (workers: their
+    slice), and on the master the progress log."""
     options = environment.parsed_options
     if not options.pin_sheet:
         raise SystemExit("caucus night: --pin-sheet (the chairs' PINs) is required")
+    environment.caucus_adapter = load_adapter(options.adapter)
+    runner = environment.runner
+    worker = isinstance(runner, WorkerRunner)
+    if not worker and not _answers_as_expected(environment):
+        return
     plan = plan_night(
         options.pin_sheet,
         options.scenario,
@@ -39,10 +63,41 @@ def start_the_night(environment: Environment, **_: object) -> None:
         options.hotline_share,
         options.seed,
     )
-    runner = environment.runner
     share, shares = 0, 1
-    if isinstance(runner, WorkerRunner):
+    if worker:
         share, shares = max(runner.worker_index, 0), max(options.expect_workers, 1)
-    environment.caucus_night = Night(
-        plan, options.compress, share, shares, ReceiptLog(Path(options.receipts))
-    )
+    folder = Path(options.run_folder)
+    night = Night(plan, options.compress, share, shares, ReceiptLog(folder / "receipts"))
+    environment.caucus_night = night
+    if not worker:
+        environment.caucus_progress = ProgressLog(environment, night, folder)
+
+
+def _answers_as_expected(environment: Environment) -> bool:
+    """The preflight; when it fails, one line in the log and the run stops (exit code 2)."""
+    options = environment.parsed_options
+    operator = operator_login(options.operator_sheet, 0) if options.operators else None
+    chair = chair_login(options.pin_sheet)
+    try:
+        preflight(environment.host or "", environment.caucus_adapter, chair, operator)
+    except PreflightFailed as failed:
+        log.error("preflight: %s", failed)
+        environment.process_exit_code = PREFLIGHT_EXIT
+        runner = environment.runner
+        gevent.spawn(runner.quit if options.headless else runner.stop)
+        return False
+    return True
+
+
+@events.test_stop.add_listener
+def stop_the_night(environment: Environment, **_: object) -> None:
+    progress = getattr(environment, "caucus_progress", None)
+    if progress is not None:
+        progress.stop()
+
+
+@events.quitting.add_listener
+def write_the_flood(environment: Environment, **_: object) -> None:
+    """The flood window's statistics, merged from every worker, into the run folder."""
+    if not isinstance(environment.runner, WorkerRunner) and hasattr(environment, "caucus_night"):
+        environment.caucus_flood.write(Path(environment.parsed_options.run_folder))

@@ -28,6 +28,14 @@ HOTLINE_SHARE = 0.2
 """Default share of precincts whose chairs phone their results in."""
 TAIL_S = 15.0
 """Wall seconds a caucus-night run goes on after the night: last retries and phoned results."""
+NIGHT_STARTS_H = 19
+"""Minute 0 of the night is 7 pm."""
+
+
+def clock(minute: float) -> str:
+    """Time of night of a night minute, as on a wall clock: 0 is ``7:00 pm``, 330 ``12:30 am``."""
+    hours, minutes = divmod(round(NIGHT_STARTS_H * 60 + minute) % (24 * 60), 60)
+    return f"{(hours - 1) % 12 + 1}:{minutes:02d} {'am' if hours < 12 else 'pm'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,13 @@ class Flood:
         if minute < self.leak_min:
             return 0.0
         return 0.5 ** ((minute - self.leak_min) / self.half_life_min)
+
+    @property
+    def window(self) -> tuple[float, float] | None:
+        """Night minutes of the flood at its height: from the leak until it has halved."""
+        if self.leak_min is None:
+            return None
+        return (self.leak_min, self.leak_min + self.half_life_min)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +154,8 @@ class Night:
         self._chairs = deque(s for s in mine if not s.by_phone)
         self._phoned = deque(sorted((s for s in mine if s.by_phone), key=lambda s: s.close_min))
         self._handed_over: deque[PrecinctSlot] = deque()
+        window = plan.flood.window
+        self._flood_s = (self.wall_s(window[0]), self.wall_s(window[1])) if window else (0.0, 0.0)
 
     def minute(self) -> float:
         """Night minutes since the test started."""
@@ -147,6 +164,10 @@ class Night:
     def wall_s(self, minutes: float) -> float:
         """Wall seconds that ``minutes`` of night take."""
         return minutes * 60 / self.compress
+
+    def in_flood(self) -> bool:
+        """Whether the night is inside the flood window now."""
+        return self._flood_s[0] <= time.monotonic() - self.started < self._flood_s[1]
 
     def seconds_until(self, minute: float) -> float:
         return max(0.0, self.wall_s(minute - self.minute()))
@@ -183,7 +204,7 @@ def night_cast(
     return {
         "HotlineOperator": operators,
         "PrecinctChair": opened,
-        "Watcher": max(1, round(watchers * min(1.0, minute / plan.night_min))),
+        "Watcher": max(min(watchers, 1), round(watchers * min(1.0, minute / plan.night_min))),
         "PrankBot": pranksters if plan.flood.intensity(minute) > 0 else 0,
     }
 
@@ -193,6 +214,7 @@ def coverage(plan: NightPlan, played_min: float, closed: set[str]) -> dict:
     due = [s for s in plan.slots if s.close_min <= played_min]
     missing = sorted(s.precinct_id for s in due if s.precinct_id not in closed)
     return {
+        "first_due_min": min((s.close_min for s in plan.slots), default=None),
         "due": len(due),
         "due_by_phone": sum(s.by_phone for s in due),
         "closed": len(due) - len(missing),

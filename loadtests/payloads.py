@@ -1,6 +1,8 @@
-"""Report bodies made with the caucus rules: a precinct's three stages, and wrong results.
+"""Results made with the caucus rules: a precinct's night, and results with a mistake.
 
-Every body is drawn from a ``random.Random`` seeded per precinct, so the chair, a hotline
+Adapters turn a result into the bodies their API takes.
+
+Every result is drawn from a ``random.Random`` seeded per precinct, so the chair, a hotline
 operator and a re-run all build the same numbers for the same precinct.
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from caucus.checks import check_precinct
 from caucus.results import GroupResult, PrecinctResult
@@ -39,29 +41,6 @@ class CaucusResult:
     delegates_to_elect: int
     attendance: int
     groups: tuple[GroupResult, ...]
-
-    def open_body(self) -> dict:
-        """Stage 1 (``open``): attendance."""
-        return {"attendance": self.attendance}
-
-    def first_alignment_body(self) -> dict:
-        """Stage 2 (``first-alignment``): supporters per group before realignment."""
-        return {"groups": [{"name": g.name, "first": g.first} for g in self.groups]}
-
-    def close_body(self) -> dict:
-        """Stage 3 (``close``): the final result."""
-        return {
-            "attendance": self.attendance,
-            "groups": [
-                {
-                    "name": g.name,
-                    "first": g.first,
-                    "final": g.final,
-                    "delegates": g.county_delegates or 0,
-                }
-                for g in self.groups
-            ],
-        }
 
     def as_precinct_result(self) -> PrecinctResult:
         return PrecinctResult(
@@ -133,28 +112,20 @@ WRONG_KINDS = ("final-above-first", "viable-group-shrank", "delegate-total")
 """Mistakes chairs made in 2020, each caught by a rule in ``caucus.checks``."""
 
 
-def wrong_result(result: CaucusResult, rng: random.Random) -> dict:
-    """A ``close`` body with one 2020-style mistake: the service must refuse it with 422."""
-    body = result.close_body()
-    groups = body["groups"]
+def wrong_result(result: CaucusResult, rng: random.Random) -> CaucusResult:
+    """The final result with one 2020-style mistake: the service must refuse it."""
+    groups = [[g.name, g.first, g.final or 0, g.county_delegates or 0] for g in result.groups]
     kind = rng.choice(WRONG_KINDS)
-    top = max(groups, key=lambda g: g["final"])
+    top = max(groups, key=lambda g: g[2])
     if kind == "final-above-first":
-        top["final"] += sum(g["first"] for g in groups) - sum(g["final"] for g in groups) + 3
+        top[2] += sum(g[1] for g in groups) - sum(g[2] for g in groups) + 3
     elif kind == "viable-group-shrank":
-        top["final"] = max(0, top["first"] - 2)
-        top["delegates"] += 0 if top["final"] else -top["delegates"]
+        top[2] = max(0, top[1] - 2)
+        top[3] += 0 if top[2] else -top[3]
     else:
-        top["delegates"] += 1
-    wrong = PrecinctResult(
-        county="",
-        precinct=result.precinct_id,
-        groups=tuple(
-            GroupResult(g["name"], g["first"], g["final"], g["delegates"]) for g in groups
-        ),
-        delegates_to_elect=result.delegates_to_elect,
-        attendance=result.attendance,
-    )
-    if not check_precinct(wrong):  # e.g. a one-delegate precinct: no group is locked in
-        top["delegates"] += 1
-    return body
+        top[3] += 1
+    wrong = replace(result, groups=tuple(GroupResult(*g) for g in groups))
+    if not check_precinct(wrong.as_precinct_result()):  # e.g. one delegate: no group locked in
+        top[3] += 1
+        wrong = replace(result, groups=tuple(GroupResult(*g) for g in groups))
+    return wrong

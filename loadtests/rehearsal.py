@@ -1,4 +1,5 @@
-"""One rehearsal: the target (own endpoint or the reference service), Locust, audit, verdict."""
+"""One rehearsal: the target (own endpoint or the reference service), a preflight, Locust,
+the audit and the verdict."""
 
 from __future__ import annotations
 
@@ -11,13 +12,30 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.audit import audit, fetch_export
-from loadtests.night import HOTLINE_SHARE, TAIL_S, coverage, plan_night
+from loadtests.adapters import ReportingAdapter, load_adapter
+from loadtests.audit import audit
+from loadtests.night import TAIL_S, NightPlan, coverage, plan_night
+from loadtests.options import locust_flags
+from loadtests.preflight import PreflightFailed, held_results, preflight
+from loadtests.progress import FLOOD_STATS_CSV, PROGRESS_CSV, read_progress
 from loadtests.receipts import read_receipts
 from loadtests.runner import LocustPlan, run_locust
 from loadtests.service import ReferenceService, reference_service
+from loadtests.sheets import chair_login, operator_login
 from loadtests.slo import DEFAULT_SLO, check_slo, load_slo, read_stats
-from loadtests.verdict import events, table, verdict, write_verdict
+from loadtests.verdict import (
+    Evidence,
+    Span,
+    events,
+    expected_names,
+    request_counts,
+    table,
+    verdict,
+    write_verdict,
+)
+
+WRITTEN = ("receipts", PROGRESS_CSV, FLOOD_STATS_CSV, "verdict.json")
+"""What a run writes in its folder besides Locust's reports (cleared before it starts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +48,8 @@ class Target:
     operator_sheet: Path | None
     serve_flags: list[str] | None
     precincts: int
+    serve_db: str = "sqlite"
+    serve_workers: int = 1
 
 
 def planned_s(args: argparse.Namespace) -> float:
@@ -42,42 +62,59 @@ def planned_s(args: argparse.Namespace) -> float:
     return min(seconds, night_s)
 
 
-def night_options(
-    args: argparse.Namespace, service: ReferenceService | Target, cast: dict[str, int], out: Path
-) -> list[str]:
-    return [
-        "--pin-sheet", str(service.pin_sheet), "--scenario", str(args.scenario),
-        *(["--operator-sheet", str(service.operator_sheet)] if service.operator_sheet else []),
-        "--compress", str(args.compress), "--night-hours", str(args.night_hours),
-        "--seed", str(args.seed), "--receipts", str(out / "receipts"),
-        "--wrong-share", str(args.wrong_share),
-        *(f"--{kind}={n}" for kind, n in cast.items()),
-    ]  # fmt: skip
+def rehearse(args: argparse.Namespace, target: Target, out: Path) -> int:
+    """Check the target, run the load test, write the verdict.
 
-
-def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out: Path) -> int:
-    """Run the load test and write the verdict; 0 when it passes, 1 when it fails."""
+    Exit code 0 when it passes, 1 when it fails, 2 when the target does not answer as the
+    adapter expects (one line on stderr).
+    """
+    try:
+        adapter = load_adapter(args.adapter)
+    except ValueError as error:
+        print(f"caucus loadtest: {error}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out / "receipts", ignore_errors=True)
+    for name in WRITTEN:
+        shutil.rmtree(out / name, ignore_errors=True)
+        (out / name).unlink(missing_ok=True)
     serving = (
-        reference_service(out / "service", target.precincts, args.seed, target.serve_flags)
+        reference_service(
+            out / "service",
+            target.precincts,
+            args.seed,
+            target.serve_flags,
+            target.serve_db,
+            target.serve_workers,
+        )
         if target.serve_flags is not None
         else nullcontext(target)
     )
     with serving as service:
         host = service.url if isinstance(service, ReferenceService) else target.host
         assert host is not None
-        plan = LocustPlan(
+        args.pin_sheet, args.operator_sheet = str(service.pin_sheet), service.operator_sheet or ""
+        plan = plan_night(
+            args.pin_sheet, args.scenario, args.night_hours, args.hotline_share, args.seed
+        )
+        run = _run_facts(args, target, host)
+        try:
+            held = _check_target(args, adapter, host, plan, service.admin_key)
+        except PreflightFailed as failed:
+            print(f"caucus loadtest: preflight: {failed}", file=sys.stderr)
+            return 2
+        if held:
+            return _report(Evidence(Span(0, 0, None), {}, {}, (), held=held), run, out)
+        locust = LocustPlan(
             host=host,
             shape=args.shape,
-            night_options=night_options(args, service, cast, out),
+            night_options=locust_flags(args),
             out=out,
             run_time=args.run_time,
             workers=args.workers,
             planned_s=planned_s(args),
         )
         try:
-            code = run_locust(plan)
+            code = run_locust(locust)
         except subprocess.TimeoutExpired:
             print(f"caucus loadtest: Locust overran; see {out / 'locust.log'}", file=sys.stderr)
             return 1
@@ -87,31 +124,79 @@ def rehearse(args: argparse.Namespace, target: Target, cast: dict[str, int], out
             )
             return 1
         receipts = read_receipts(out / "receipts")
-        report = None
-        if service.admin_key:
-            report = audit(receipts, fetch_export(host, service.admin_key))
-        night = plan_night(
-            str(service.pin_sheet), str(args.scenario), args.night_hours, HOTLINE_SHARE, args.seed
+        report, skipped = None, ""
+        if not adapter.exports:
+            skipped = f"{args.adapter} has no export"
+        elif not service.admin_key:
+            skipped = "no admin key for the export (--admin-key / CAUCUS_ADMIN_KEY)"
+        else:
+            report = audit(receipts, adapter.export(host, service.admin_key) or [])
+    lost = {f.receipt_id for f in report.lost} if report else set()
+    closed = {r.precinct_id for r in receipts if r.stage == "close" and r.receipt_id not in lost}
+    slo = load_slo(args.slo or DEFAULT_SLO)
+    rows = read_stats(locust.csv_prefix.with_name("locust_stats.csv"))
+    span = _span(out, plan, args)
+    flood_csv = out / FLOOD_STATS_CSV
+    evidence = Evidence(
+        span=span,
+        precincts=coverage(plan, span.end_min, closed),
+        requests=request_counts(rows),
+        expected=expected_names(adapter.NAMES, slo, args.watchers),
+        checks=check_slo(rows, slo),
+        flood_checks=check_slo(read_stats(flood_csv), slo) if flood_csv.exists() else [],
+        events=events(rows),
+        audit=report,
+        audit_skipped=skipped,
+    )
+    return _report(evidence, run, out)
+
+
+def _check_target(
+    args: argparse.Namespace,
+    adapter: ReportingAdapter,
+    host: str,
+    plan: NightPlan,
+    admin_key: str | None,
+) -> list[str]:
+    """The preflight, then the run's precincts the target already holds results for."""
+    chair = chair_login(args.pin_sheet)
+    operator = operator_login(args.operator_sheet, 0) if args.operators else None
+    if args.operators and operator is None:
+        raise PreflightFailed(
+            f"--operators {args.operators} but no --operator-sheet: the operators cannot sign in"
+            " (give their keys, or --operators 0)"
         )
-        played_min = min(args.night_hours * 60, planned_s(args) * args.compress / 60)
-        lost = {f.receipt_id for f in report.lost} if report else set()
-        closed = {
-            r.precinct_id for r in receipts if r.stage == "close" and r.receipt_id not in lost
-        }
-    rows = read_stats(plan.csv_prefix.with_name("locust_stats.csv"))
-    checks = check_slo(rows, load_slo(args.slo or DEFAULT_SLO))
-    run = {
+    preflight(host, adapter, chair, operator)
+    return held_results(host, adapter, (s.precinct_id for s in plan.slots), admin_key)
+
+
+def _span(out: Path, plan: NightPlan, args: argparse.Namespace) -> Span:
+    """The night the run covered: to the last minute its progress log reached (or the plan)."""
+    progress = read_progress(out / PROGRESS_CSV)
+    played = float(progress[-1]["night_min"]) if progress else planned_s(args) * args.compress / 60
+    return Span(0.0, min(played, plan.night_min), plan.flood.window)
+
+
+def _run_facts(args: argparse.Namespace, target: Target, host: str) -> dict:
+    return {
         "host": host,
+        "adapter": args.adapter,
         "scenario": str(args.scenario),
         "shape": args.shape,
         "compress": args.compress,
         "night_hours": args.night_hours,
+        "run_id": args.run_id,
         "workers": args.workers,
-        "cast": cast,
+        "cast": {k: getattr(args, k) for k in ("watchers", "pranksters", "operators")},
         "served": target.serve_flags is not None,
+        "serve_db": target.serve_db if target.serve_flags is not None else None,
+        "serve_workers": target.serve_workers if target.serve_flags is not None else None,
         "faults": target.serve_flags or [],
     }
-    result = verdict(checks, report, events(rows), run, coverage(night, played_min, closed))
+
+
+def _report(evidence: Evidence, run: dict, out: Path) -> int:
+    result = verdict(evidence, run)
     path = write_verdict(result, out)
     print(table(result))
     print(f"run folder: {out} (verdict: {path.name}, Locust: locust.html, locust_*.csv)")

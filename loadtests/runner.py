@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtests.progress import PROGRESS_CSV, ProgressFollower, Terminal, progress_line
 from loadtests.service import free_port, stop
 
 LOADTESTS = Path(__file__).parent
@@ -22,6 +24,8 @@ SHAPES = {
 }
 STOP_GRACE_S = 60.0
 """Wall seconds allowed beyond the planned run before Locust is stopped by force."""
+FOLLOW_S = 0.5
+"""Wall seconds between looks at the run's progress."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +75,13 @@ def worker_command(plan: LocustPlan, master_port: int) -> list[str]:
 
 
 def run_locust(plan: LocustPlan) -> int:
-    """Run Locust to the end of the shape or run time; every process is stopped on return."""
+    """Run Locust to the end of the shape or run time, showing its progress on a terminal;
+    every process is stopped on return (:class:`subprocess.TimeoutExpired` if it overran)."""
     plan.out.mkdir(parents=True, exist_ok=True)
     port = free_port() if plan.workers else None
     processes: list[subprocess.Popen] = []
+    follower, terminal = ProgressFollower(plan.out / PROGRESS_CSV), Terminal()
+    deadline = time.monotonic() + plan.planned_s + STOP_GRACE_S
     with (plan.out / "locust.log").open("ab") as log:
         try:
             master = subprocess.Popen(
@@ -88,7 +95,14 @@ def run_locust(plan: LocustPlan) -> int:
                     )
                     for _ in range(plan.workers)
                 ]
-            return master.wait(timeout=plan.planned_s + STOP_GRACE_S)
+            while master.poll() is None:
+                if time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(master.args, plan.planned_s + STOP_GRACE_S)
+                time.sleep(FOLLOW_S)
+                for row in follower.new_rows():
+                    terminal.show(progress_line(row))
+            return master.returncode
         finally:
+            terminal.done()
             for process in reversed(processes):
                 stop(process)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +46,19 @@ def caucus_command(*args: str) -> list[str]:
 
 @contextmanager
 def reference_service(
-    folder: Path, precincts: int, seed: int, serve_flags: list[str]
+    folder: Path,
+    precincts: int,
+    seed: int,
+    serve_flags: list[str],
+    db: str = "sqlite",
+    workers: int = 1,
 ) -> Iterator[ReferenceService]:
-    """Generate a roster, start `caucus serve` on 127.0.0.1, stop it when the block ends."""
+    """Generate a roster, start `caucus serve` on 127.0.0.1, stop it when the block ends.
+
+    ``db``: ``sqlite`` (a fresh file in ``folder``), ``throwaway`` (a new PostgreSQL cluster,
+    deleted afterwards) or a ``postgresql://`` URL (give an empty database); ``workers``:
+    the service's worker processes.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     roster = folder / "roster.csv"
     subprocess.run(
@@ -58,34 +68,47 @@ def reference_service(
         ),
         check=True, capture_output=True, timeout=ROSTER_TIMEOUT_S,
     )  # fmt: skip
-    database = folder / "results.db"
-    for stale in folder.glob("results.db*"):
-        stale.unlink()
-    admin_key = secrets.token_urlsafe(24)
-    port = free_port()
-    command = caucus_command(
-        "serve", "--roster", str(roster), "--db", f"sqlite:///{database}",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--token-key-file", str(folder / "token.keys"),
-        # Locust plays the reverse proxy: each user's X-Forwarded-For is its own device.
-        "--trusted-proxies", "127.0.0.1/32",
-        *serve_flags,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with (folder / "serve.log").open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CAUCUS_ADMIN_KEY": admin_key},
-        )
-    try:
-        _wait_healthy(url, process)
+    with ExitStack() as stack:
+        url = _database(folder, db, stack)
+        admin_key = secrets.token_urlsafe(24)
+        port = free_port()
+        command = caucus_command(
+            "serve", "--roster", str(roster), "--db", url,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--log-level", "warning", "--token-key-file", str(folder / "token.keys"),
+            # Locust plays the reverse proxy: each user's X-Forwarded-For is its own device.
+            "--trusted-proxies", "127.0.0.1/32",
+            *serve_flags,
+        )  # fmt: skip
+        service_url = f"http://127.0.0.1:{port}"
+        with (folder / "serve.log").open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "CAUCUS_ADMIN_KEY": admin_key},
+            )
+        stack.callback(stop, process)
+        _wait_healthy(service_url, process)
         yield ReferenceService(
-            url, folder / "roster-pins.csv", admin_key, folder / "roster-operator-keys.csv"
+            service_url,
+            folder / "roster-pins.csv",
+            admin_key,
+            folder / "roster-operator-keys.csv",
         )
-    finally:
-        stop(process)
+
+
+def _database(folder: Path, db: str, stack: ExitStack) -> str:
+    """The database URL for `caucus serve --db`, starting a throwaway cluster if asked."""
+    if db == "sqlite":
+        for stale in folder.glob("results.db*"):
+            stale.unlink()
+        return f"sqlite:///{folder / 'results.db'}"
+    if db == "throwaway":
+        from reporting.throwaway_postgres import throwaway_postgres
+
+        return stack.enter_context(throwaway_postgres())
+    return db
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -1,35 +1,42 @@
-"""Talking to the reporting API as a reporter: sign in, submit a stage, check the receipt.
+"""Sending an adapter's requests as a person would: retries with backoff, receipts checked.
 
 Timeouts, 429 and 5xx are retried with exponential backoff and jitter (honouring
-Retry-After); each attempt shows in Locust's stats under the endpoint's name.
+Retry-After); each attempt shows in Locust's stats under the request's name, and a failure
+says the HTTP status and the cause.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import gevent
-from locust import HttpUser
+from locust import FastHttpUser
 
+from loadtests.adapters import RETRYABLE, Reply, ReplyError, ReportingAdapter, Request
+from loadtests.payloads import CaucusResult
 from loadtests.receipts import ReceiptLog, ReceiptRecord, canonical_sha256
 
-API = "/api/v1"
 REQUEST_TIMEOUT_S = 10.0
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 8.0
-RETRYABLE = frozenset({0, 429, 500, 502, 503, 504})
-"""Statuses worth another try (0: timeout or connection error)."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a sign-in or submission ended: ``ok``, ``refused`` (4xx) or ``gave-up``."""
+    """How a request ended: ``ok``, ``refused`` (4xx, or an answer that does not add up) or
+    ``gave-up`` (attempts ran out); ``cause`` says why, with the HTTP status."""
 
     kind: str
-    status: int
-    detail: str = ""
-    data: dict | None = None
+    reply: Reply
+    why: str = ""
+
+    @property
+    def cause(self) -> str:
+        return self.why or f"{self.reply.status} {self.reply.problem}"
 
 
 def backoff_s(attempt: int, retry_after: str | None, rng: random.Random) -> float:
@@ -40,149 +47,126 @@ def backoff_s(attempt: int, retry_after: str | None, rng: random.Random) -> floa
     return delay
 
 
-def call_with_retries(
-    user: HttpUser,
-    method: str,
-    path: str,
-    body: dict | None,
-    name: str,
-    headers: dict[str, str],
-    max_attempts: int,
-    rng: random.Random,
-    expected: frozenset[int] = frozenset({200, 201}),
-) -> Outcome:
-    """Call until a status in ``expected`` (ok), another 4xx (refused) or attempts run out."""
-    status, detail = 0, ""
-    for attempt in range(1, max_attempts + 1):
-        with user.client.request(
-            method,
-            path,
-            json=body,
-            headers=headers,
-            name=name,
-            timeout=REQUEST_TIMEOUT_S,
-            catch_response=True,
-        ) as response:
-            status = response.status_code or 0
-            if status in expected:
-                response.success()
-                return Outcome("ok", status, data=_json(response))
-            detail = _problem(response)
-            response.failure(f"{status} {detail} (attempt {attempt} of {max_attempts})")
-            if status not in RETRYABLE:
-                return Outcome("refused", status, detail, _json(response))
-            retry_after = response.headers.get("Retry-After") if status else None
-        if attempt < max_attempts:
-            gevent.sleep(backoff_s(attempt, retry_after, rng))
-    return Outcome("gave-up", status, detail)
+def reply_of(response: object) -> Reply:
+    """A Locust response as a :class:`Reply` (status 0 and the error when nothing came back)."""
+    status = getattr(response, "status_code", 0) or 0
+    if not status:
+        return Reply(0, {}, None, str(getattr(response, "error", None) or "no answer"))
+    return Reply(status, response.headers or {}, response.content)  # type: ignore[attr-defined]
 
 
-def sign_in(
-    user: HttpUser,
-    login: dict,
-    name: str,
-    headers: dict[str, str],
-    attempts: int,
-    rng: random.Random,
-) -> Outcome:
-    """``POST /sessions``; ``data["token"]`` is the bearer token when ``kind`` is ``ok``."""
-    return call_with_retries(
-        user, "POST", f"{API}/sessions", login, name, headers, attempts, rng, frozenset({201})
+def failure_text(reply: Reply, ok: frozenset[int]) -> str:
+    """What a request's failure says: the status and the cause."""
+    if 200 <= reply.status < 400:
+        return f"{reply.status} (expected {'/'.join(map(str, sorted(ok)))})"
+    return f"{reply.status} {reply.problem}"
+
+
+class Caller:
+    """One person's line to the reporting API: the adapter's requests, sent with retries."""
+
+    def __init__(
+        self, user: FastHttpUser, adapter: ReportingAdapter, rng: random.Random, attempts: int
+    ) -> None:
+        self.user = user
+        self.adapter = adapter
+        self.rng = rng
+        self.attempts = attempts
+
+    def send(
+        self, request: Request, headers: Mapping[str, str], attempts: int | None = None
+    ) -> Outcome:
+        """Send until a status in ``request.ok``, another 4xx, or the attempts run out."""
+        reply = Reply(0, {}, None, "not sent")
+        attempts = attempts or self.attempts
+        for attempt in range(1, attempts + 1):
+            with self.user.client.request(
+                request.method,
+                request.path,
+                name=request.name,
+                json=request.body,
+                headers={**headers, **request.headers},
+                catch_response=True,
+            ) as response:
+                reply = reply_of(response)
+                if reply.status in request.ok:
+                    response.success()
+                    return Outcome("ok", reply)
+                response.failure(failure_text(reply, request.ok))
+                if reply.status not in RETRYABLE:
+                    return Outcome("refused", reply)
+            if attempt < attempts:
+                gevent.sleep(backoff_s(attempt, reply.headers.get("Retry-After"), self.rng))
+        return Outcome("gave-up", reply)
+
+    def read(
+        self, request: Request, headers: Mapping[str, str], reading: Callable[[Reply], T]
+    ) -> tuple[T | None, str]:
+        """Send, then read the reply with ``reading``: (value, "") or (None, the cause)."""
+        outcome = self.send(request, headers)
+        if outcome.kind != "ok":
+            return None, outcome.cause
+        try:
+            return reading(outcome.reply), ""
+        except (ReplyError, KeyError, TypeError, ValueError) as error:
+            return None, f"{outcome.reply.status} unreadable: {error}"
+
+    def submit(
+        self,
+        precinct_id: str,
+        stage: str,
+        result: CaucusResult,
+        key: str,
+        headers: Mapping[str, str],
+        receipts: ReceiptLog,
+    ) -> Outcome:
+        """Report one stage, check the receipt against what was sent, log it for the audit."""
+        request = self.adapter.report(precinct_id, stage, result, key)
+        outcome = self.send(request, headers)
+        if outcome.kind != "ok":
+            return outcome
+        sent = {
+            "precinct_id": precinct_id,
+            "stage": stage,
+            "idempotency_key": key,
+            "body_sha256": canonical_sha256(request.body or {}),
+        }
+        try:
+            receipt = self.adapter.receipt(outcome.reply)
+        except (ReplyError, KeyError, TypeError, ValueError) as error:
+            mismatch = f"no receipt: {error}"
+        else:
+            receipts.append(
+                ReceiptRecord(
+                    precinct_id=precinct_id,
+                    stage=stage,
+                    idempotency_key=key,
+                    sent_sha256=sent["body_sha256"],
+                    receipt_id=receipt.receipt_id,
+                    receipt_sha256=receipt.stated.get("body_sha256", ""),
+                    entered_by=receipt.stated.get("entered_by", ""),
+                    status=outcome.reply.status,
+                )
+            )
+            mismatch = "; ".join(
+                f"{name} {receipt.stated[name]!r} != {value!r}"
+                for name, value in sent.items()
+                if name in receipt.stated and receipt.stated[name] != value
+            )
+        if not mismatch:
+            return outcome
+        why = f"{outcome.reply.status} receipt does not match: {mismatch}"
+        fire_event(self.user, "RECEIPT", "receipt mismatch", f"{stage}: {why}")
+        return Outcome("refused", outcome.reply, why)
+
+
+def fire_event(user: FastHttpUser, kind: str, name: str, error: str | None) -> None:
+    """Count a non-HTTP event (a chair giving up, a receipt mismatch) in Locust's stats."""
+    user.environment.events.request.fire(
+        request_type=kind,
+        name=name,
+        response_time=0,
+        response_length=0,
+        exception=RuntimeError(error) if error else None,
+        context={},
     )
-
-
-def fetch_delegates(
-    user: HttpUser, precinct_id: str, headers: dict[str, str], attempts: int, rng: random.Random
-) -> int | None:
-    """County delegates the precinct elects, from ``GET /precincts/{id}`` (None: not found)."""
-    outcome = call_with_retries(
-        user,
-        "GET",
-        f"{API}/precincts/{precinct_id}",
-        None,
-        f"GET {API}/precincts/[id]",
-        headers,
-        attempts,
-        rng,
-        frozenset({200}),
-    )
-    if outcome.kind != "ok" or outcome.data is None:
-        return None
-    return int(outcome.data["delegates_to_elect"])
-
-
-def submit_stage(
-    user: HttpUser,
-    precinct_id: str,
-    stage: str,
-    body: dict,
-    key: str,
-    headers: dict[str, str],
-    attempts: int,
-    rng: random.Random,
-    receipts: ReceiptLog,
-) -> Outcome:
-    """Submit one stage with an Idempotency-Key, check the receipt and log it for the audit."""
-    sent_sha256 = canonical_sha256(body)
-    outcome = call_with_retries(
-        user,
-        "POST",
-        f"{API}/precincts/{precinct_id}/{stage}",
-        body,
-        f"POST {API}/precincts/[id]/{stage}",
-        {**headers, "Idempotency-Key": key},
-        attempts,
-        rng,
-    )
-    if outcome.kind != "ok" or outcome.data is None:
-        return outcome
-    receipt = outcome.data
-    receipts.append(
-        ReceiptRecord(
-            precinct_id=precinct_id,
-            stage=stage,
-            idempotency_key=key,
-            sent_sha256=sent_sha256,
-            receipt_id=str(receipt.get("receipt_id", "")),
-            receipt_sha256=str(receipt.get("body_sha256", "")),
-            entered_by=str(receipt.get("entered_by", "")),
-            status=outcome.status,
-        )
-    )
-    mismatch = [
-        f"{field} {receipt.get(field)!r} != {value!r}"
-        for field, value in (
-            ("precinct_id", precinct_id),
-            ("stage", stage),
-            ("idempotency_key", key),
-            ("body_sha256", sent_sha256),
-        )
-        if receipt.get(field) != value
-    ]
-    if mismatch:
-        user.environment.events.request.fire(
-            request_type="RECEIPT",
-            name=f"receipt check {stage}",
-            response_time=0,
-            response_length=0,
-            exception=ValueError("; ".join(mismatch)),
-            context={},
-        )
-        return Outcome("refused", outcome.status, "receipt does not match", receipt)
-    return outcome
-
-
-def _json(response) -> dict | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _problem(response) -> str:
-    """The problem ``type`` of an error response, or the transport error."""
-    if not response.status_code:
-        return str(response.error or "no response")
-    data = _json(response) or {}
-    return str(data.get("type", ""))

@@ -1,27 +1,30 @@
 """Caucus-night people as Locust users: chairs, watchers, prank bots and hotline operators.
 
-Each user sends ``X-Forwarded-For`` with an address of its own, as if it came from its own
-device (``caucus loadtest --serve`` starts the reference service trusting the header from
-loopback: Locust plays the reverse proxy).
-Hostile requests are named ``prank: ...`` so the verdict can keep them apart.
+They speak the target's API through its adapter (``--adapter``). Each user sends
+``X-Forwarded-For`` with an address of its own, as if it came from its own device
+(``caucus loadtest --serve`` starts the reference service trusting the header from loopback:
+Locust plays the reverse proxy). Hostile requests are named ``prank: ...`` so the verdict can
+keep them apart.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import random
 import re
 import time
+from dataclasses import replace
 from typing import ClassVar
 
 import gevent
 from faker import Faker
-from locust import HttpUser, SequentialTaskSet, constant, task
+from locust import FastHttpUser, SequentialTaskSet, constant, task
 
+from loadtests.adapters import ReportingAdapter, Request
 from loadtests.night import Night, PrecinctSlot
 from loadtests.payloads import legal_result, precinct_rng, wrong_result
-from loadtests.submissions import API, REQUEST_TIMEOUT_S, fetch_delegates, sign_in, submit_stage
+from loadtests.sheets import operator_login
+from loadtests.submissions import REQUEST_TIMEOUT_S, Caller, failure_text, fire_event, reply_of
 
 HOSTILE = "prank: "
 """Name prefix of every hostile request in Locust's stats."""
@@ -33,45 +36,40 @@ RECONNECT_AFTER_S = 4.0
 """Idle wall seconds after which a user opens a fresh connection. Servers drop idle
 keep-alive connections (uvicorn after 5 s); reusing one as it closes gets a reset that
 browsers retry silently, so the stats would measure that race instead of the service."""
+NO_OPERATOR_SHEET = "no operator sheet (--operator-sheet / CAUCUS_OPERATOR_SHEET)"
 _serial = itertools.count()
 
 
-def operator_login(sheet: str, serial: int) -> dict[str, str]:
-    """The sign-in of one of the operators on the sheet, picked by the user's serial number."""
-    if not sheet:
-        return {"operator": "no-operator-sheet", "key": "--operator-sheet-missing"}
-    with open(sheet, newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
-    row = rows[serial % len(rows)]
-    return {"operator": row["operator"], "key": row["key"]}
-
-
-def night_of(user: HttpUser) -> Night:
+def night_of(user: FastHttpUser) -> Night:
     """The process's night, set up when the test starts (see ``locustfile.py``)."""
     return user.environment.caucus_night
 
 
-def user_rng(user: HttpUser, serial: int) -> random.Random:
-    return random.Random(f"{user.environment.parsed_options.seed}:{type(user).__name__}:{serial}")
-
-
-def rest(user: HttpUser, seconds: float) -> None:
+def rest(user: FastHttpUser, seconds: float) -> None:
     """Wait ``seconds``; after a long wait, let the next request open a fresh connection."""
     gevent.sleep(seconds)
     if seconds >= RECONNECT_AFTER_S:
-        user.client.close()
+        user.client.client.clientpool.close()
 
 
-def fire_event(user: HttpUser, kind: str, name: str, error: str | None) -> None:
-    """Count a non-HTTP event (a chair giving up, a lockout) in Locust's stats."""
-    user.environment.events.request.fire(
-        request_type=kind,
-        name=name,
-        response_time=0,
-        response_length=0,
-        exception=RuntimeError(error) if error else None,
-        context={},
-    )
+class CaucusUser(FastHttpUser):
+    """A person of the night: a seeded generator of their own and a line to the API."""
+
+    abstract = True
+    network_timeout = REQUEST_TIMEOUT_S
+    connection_timeout = REQUEST_TIMEOUT_S
+
+    def on_start(self) -> None:
+        self.serial = next(_serial)
+        options = self.environment.parsed_options
+        self.rng = random.Random(f"{options.seed}:{type(self).__name__}:{self.serial}")
+        self.adapter: ReportingAdapter = self.environment.caucus_adapter
+        self.caller = Caller(self, self.adapter, self.rng, options.max_attempts)
+
+    def faker(self) -> Faker:
+        fake = Faker()
+        fake.seed_instance(self.rng.randrange(2**32))
+        return fake
 
 
 class ChairsNight(SequentialTaskSet):
@@ -87,10 +85,10 @@ class ChairsNight(SequentialTaskSet):
     def _wait_for(self, minute: float) -> None:
         rest(self.user, night_of(self.user).seconds_until(minute))
 
-    def _hand_over(self, why: str) -> None:
+    def _hand_over(self, why: str, cause: str) -> None:
         """Give up on the app (says so in the stats) and phone the result in instead."""
         assert self.slot is not None
-        fire_event(self.user, "CHAIR", f"gave up: {why}", f"{self.slot.precinct_id}: {why}")
+        fire_event(self.user, "CHAIR", f"gave up: {why}", cause)
         night_of(self.user).hand_over(self.slot)
         self.done = True
 
@@ -104,94 +102,79 @@ class ChairsNight(SequentialTaskSet):
         self.headers = {"X-Forwarded-For": f"10.{slot.index // 250}.{slot.index % 250}.7"}
         if not self._sign_in():
             return
-        options = self.user.environment.parsed_options
-        delegates = fetch_delegates(
-            self.user, slot.precinct_id, self.headers, options.max_attempts, self.user.rng
+        adapter = self.user.adapter
+        delegates, cause = self.user.caller.read(
+            adapter.precinct(slot.precinct_id), self.headers, adapter.delegates
         )
         if delegates is None:
-            self._hand_over("precinct not found")
+            self._hand_over("precinct not found", cause)
             return
+        seed = self.user.environment.parsed_options.seed
         self.result = legal_result(
-            slot.precinct_id, delegates, precinct_rng(options.seed, slot.precinct_id)
+            slot.precinct_id, delegates, precinct_rng(seed, slot.precinct_id)
         )
 
     def _sign_in(self) -> bool:
         """Sign in with the roster PIN; a chair who cannot hands the result to the hotline."""
         assert self.slot is not None
-        signed = sign_in(
-            self.user,
-            {"precinct_id": self.slot.precinct_id, "pin": self.slot.pin},
-            f"POST {API}/sessions",
-            self.headers,
-            self.user.environment.parsed_options.max_attempts,
-            self.user.rng,
+        login = {"precinct_id": self.slot.precinct_id, "pin": self.slot.pin}
+        adapter = self.user.adapter
+        session, cause = self.user.caller.read(
+            adapter.sign_in(login), self.headers, adapter.session
         )
-        if signed.kind != "ok" or not signed.data:
-            self._hand_over("locked out" if signed.status == 423 else "cannot sign in")
+        if session is None:
+            self._hand_over("locked out" if cause.startswith("423") else "cannot sign in", cause)
             return False
-        self.headers["Authorization"] = f"Bearer {signed.data['token']}"
+        self.headers.update(session)
         return True
 
-    def _report(self, stage: str, body: dict, minute: float) -> None:
+    def _report(self, stage: str, minute: float) -> None:
         if self.done:
             return
         assert self.slot is not None
         self._wait_for(minute)
-        options = self.user.environment.parsed_options
+        night = night_of(self.user)
+        key = f"{self.user.environment.parsed_options.run_id}-{self.slot.precinct_id}-{stage}"
         for _ in range(2):  # once more after signing in again if the session expired
-            outcome = submit_stage(
-                self.user,
-                self.slot.precinct_id,
-                stage,
-                body,
-                f"{options.run_id}-{self.slot.precinct_id}-{stage}",
-                self.headers,
-                options.max_attempts,
-                self.user.rng,
-                night_of(self.user).receipts,
+            outcome = self.user.caller.submit(
+                self.slot.precinct_id, stage, self.result, key, self.headers, night.receipts
             )
-            if outcome.status != 401 or not self._sign_in():
+            if outcome.reply.status != 401 or not self._sign_in():
                 break
         if outcome.kind != "ok" and not self.done:
-            self._hand_over(f"{stage} {outcome.kind} ({outcome.status} {outcome.detail})".strip())
+            self._hand_over(f"{stage} {outcome.kind}", outcome.cause)
 
     @task
     def report_attendance(self) -> None:
         if not self.done:
-            self._report("open", self.result.open_body(), self.slot.open_min)
+            self._report("open", self.slot.open_min)
 
     @task
     def report_first_alignment(self) -> None:
         if not self.done:
-            self._report("first-alignment", self.result.first_alignment_body(), self.slot.first_min)
+            self._report("first-alignment", self.slot.first_min)
 
     @task
     def report_final_result(self) -> None:
         if self.done:
             return
-        options = self.user.environment.parsed_options
-        if self.user.rng.random() < options.wrong_share:
+        if self.user.rng.random() < self.user.environment.parsed_options.wrong_share:
             self._send_wrong_result()
-        self._report("close", self.result.close_body(), self.slot.close_min)
+        self._report("close", self.slot.close_min)
 
     def _send_wrong_result(self) -> None:
-        """A 2020-style mistake first: the service must refuse it (422) and store nothing."""
+        """A 2020-style mistake first: the service must refuse it and store nothing."""
         assert self.slot is not None
         self._wait_for(self.slot.close_min)
-        options = self.user.environment.parsed_options
-        key = f"{options.run_id}-{self.slot.precinct_id}-close-wrong"
-        with self.user.client.post(
-            f"{API}/precincts/{self.slot.precinct_id}/close",
-            json=wrong_result(self.result, self.user.rng),
-            headers={**self.headers, "Idempotency-Key": key},
-            name=f"POST {API}/precincts/[id]/close (wrong result)",
-            timeout=REQUEST_TIMEOUT_S,
-            catch_response=True,
-        ) as response:
-            if response.status_code == 422:
-                response.success()
-            else:
-                response.failure(f"wrong result answered {response.status_code}, not 422")
+        adapter = self.user.adapter
+        key = f"{self.user.environment.parsed_options.run_id}-{self.slot.precinct_id}-close-wrong"
+        wrong = wrong_result(self.result, self.user.rng)
+        request = replace(
+            adapter.report(self.slot.precinct_id, "close", wrong, key),
+            name=adapter.NAMES["wrong-result"],
+            ok=adapter.RULES_REFUSED,
+        )
+        self.user.caller.send(request, self.headers, attempts=1)
 
     @task
     def go_home(self) -> None:
@@ -200,64 +183,59 @@ class ChairsNight(SequentialTaskSet):
         gevent.sleep(IDLE_S)
 
 
-class PrecinctChair(HttpUser):
+class PrecinctChair(CaucusUser):
     """A precinct chair reporting through the app; one user per precinct, in arrival order."""
 
     weight = 10
     tasks: ClassVar = [ChairsNight]
     wait_time = constant(0)
 
-    def on_start(self) -> None:
-        self.rng = user_rng(self, next(_serial))
 
-
-class Watcher(HttpUser):
+class Watcher(CaucusUser):
     """Public and media: polls statewide results, honouring ETag and Cache-Control max-age."""
 
     weight = 10
     wait_time = constant(0)  # each task ends with the watcher's own pause
 
     def on_start(self) -> None:
-        serial = next(_serial)
-        self.rng = user_rng(self, serial)
-        fake = Faker()
-        fake.seed_instance(self.rng.randrange(2**32))
+        super().on_start()
+        fake = self.faker()
         self.headers = {"User-Agent": fake.user_agent(), "X-Forwarded-For": fake.ipv4_public()}
+        self.poll = self.adapter.results()
         self.etag: str | None = None
         self.max_age_s = 0.0
+        self.poll_s = self.environment.parsed_options.poll_s
 
     def _pause(self) -> None:
         """Wait the poll interval, and at least the max-age the service asked for."""
-        poll_s = self.environment.parsed_options.poll_s
-        rest(self, max(poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2))
+        rest(self, max(self.poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2))
 
     @task(10)
     def poll_results(self) -> None:
-        headers = {**self.headers, **({"If-None-Match": self.etag} if self.etag else {})}
-        with self.client.get(
-            f"{API}/results",
-            headers=headers,
-            name=f"GET {API}/results",
-            timeout=REQUEST_TIMEOUT_S,
-            catch_response=True,
+        poll = self.poll
+        headers = {**self.headers, "If-None-Match": self.etag} if self.etag else self.headers
+        with self.client.request(
+            poll.method, poll.path, name=poll.name, headers=headers, catch_response=True
         ) as response:
-            if response.status_code in (200, 304):
-                self.etag = response.headers.get("ETag", self.etag)
-                found = re.search(r"max-age=(\d+)", response.headers.get("Cache-Control", ""))
+            if response.status_code in poll.ok:
+                response.success()
+                self.etag = response.headers.get("ETag") or self.etag
+                found = re.search(r"max-age=(\d+)", response.headers.get("Cache-Control") or "")
                 self.max_age_s = float(found.group(1)) if found else 0.0
             else:
-                response.failure(str(response.status_code))
+                response.failure(failure_text(reply_of(response), poll.ok))
         self._pause()
 
     @task(1)
     def look_up_precinct(self) -> None:
         slots = night_of(self).plan.slots
         if slots:
-            fetch_delegates(self, self.rng.choice(slots).precinct_id, self.headers, 1, self.rng)
+            precinct = self.adapter.precinct(self.rng.choice(slots).precinct_id)
+            self.caller.send(precinct, self.headers, attempts=1)
         self._pause()
 
 
-class PrankBot(HttpUser):
+class PrankBot(CaucusUser):
     """Hostile traffic after the hotline number leaks: every request must be refused (4xx)."""
 
     weight = 2
@@ -267,27 +245,24 @@ class PrankBot(HttpUser):
     """A handful of hostile hosts (TEST-NET-3 addresses)."""
 
     def on_start(self) -> None:
-        self.rng = user_rng(self, next(_serial))
-        self.fake = Faker()
-        self.fake.seed_instance(self.rng.randrange(2**32))
+        super().on_start()
+        self.fake = self.faker()
         self.headers = {"X-Forwarded-For": self.rng.choice(self.ADDRESSES)}
         self.last_request_at = time.monotonic()
+        self.sample = legal_result("P0001", 4, self.rng)
+        """A plausible result whose report requests the bot garbles."""
 
     def wait_time(self) -> float:
         night = night_of(self)
         intensity = night.plan.flood.intensity(night.minute())
         return 1 / (self.PEAK_RPS * max(intensity, 0.02))
 
-    def _hostile(self, what: str, path: str, **kwargs) -> None:
+    def _hostile(self, what: str, request: Request, **send: object) -> None:
         if time.monotonic() - self.last_request_at >= RECONNECT_AFTER_S:
-            self.client.close()
+            self.client.client.clientpool.close()
         self.last_request_at = time.monotonic()
-        with self.client.post(
-            path,
-            name=f"{HOSTILE}{what}",
-            timeout=REQUEST_TIMEOUT_S,
-            catch_response=True,
-            **kwargs,
+        with self.client.request(
+            request.method, request.path, name=f"{HOSTILE}{what}", catch_response=True, **send
         ) as response:
             if 400 <= response.status_code < 500:
                 response.success()
@@ -303,68 +278,67 @@ class PrankBot(HttpUser):
         slots = night_of(self).plan.slots
         return self.rng.choice(slots).precinct_id if slots else "P0001"
 
+    def _sign_in(self, what: str, precinct_id: str, pin: str) -> None:
+        request = self.adapter.sign_in({"precinct_id": precinct_id, "pin": pin})
+        self._hostile(what, request, json=request.body, headers=self.headers)
+
     @task(3)
     def guess_pin(self) -> None:
-        login = {"precinct_id": self._precinct(), "pin": self._code()}
-        self._hostile("wrong PIN", f"{API}/sessions", json=login, headers=self.headers)
+        self._sign_in("wrong PIN", self._precinct(), self._code())
 
     @task(2)
     def unknown_precinct(self) -> None:
-        login = {
-            "precinct_id": f"X{self.rng.randrange(10**4)}",
-            "pin": self._code(),
-        }
-        self._hostile("unknown precinct", f"{API}/sessions", json=login, headers=self.headers)
+        self._sign_in("unknown precinct", f"X{self.rng.randrange(10**4)}", self._code())
 
     @task(2)
     def malformed_report(self) -> None:
+        request = self.adapter.report(self._precinct(), "close", self.sample, self.fake.uuid4())
         headers = {
             **self.headers,
+            **request.headers,
             "Authorization": f"Bearer {self.fake.sha256()}",
-            "Idempotency-Key": self.fake.uuid4(),
             "Content-Type": "application/json",
         }
         body = f'{{"attendance": "{self.fake.name()}", "groups": [{{"name": '
-        path = f"{API}/precincts/{self._precinct()}/close"
-        self._hostile("malformed report", path, data=body, headers=headers)
+        self._hostile("malformed report", request, data=body, headers=headers)
 
     @task(1)
     def oversized_report(self) -> None:
-        body = {"attendance": 1, "groups": [{"name": self.fake.text(), "first": 1}] * 400}
-        path = f"{API}/precincts/{self._precinct()}/open"
-        self._hostile("oversized report", path, json=body, headers=self.headers)
+        request = self.adapter.report(self._precinct(), "open", self.sample, self.fake.uuid4())
+        body = {**(request.body or {}), "groups": [{"name": self.fake.text(), "first": 1}] * 400}
+        headers = {**self.headers, **request.headers}
+        self._hostile("oversized report", request, json=body, headers=headers)
 
     @task(1)
     def login_flood(self) -> None:
         """A burst of sign-ins from one host: the per-client rate limit must answer 429."""
         for _ in range(10):
-            login = {"precinct_id": f"X{self.rng.randrange(10**4)}", "pin": "00000-00000"}
-            self._hostile("login flood", f"{API}/sessions", json=login, headers=self.headers)
+            self._sign_in("login flood", f"X{self.rng.randrange(10**4)}", "00000-00000")
 
 
-class HotlineOperator(HttpUser):
+class HotlineOperator(CaucusUser):
     """Enters phoned results on behalf of chairs, signed in with their own key."""
 
     weight = 1
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        serial = next(_serial)
-        self.rng = user_rng(self, serial)
-        fake = Faker()
-        fake.seed_instance(self.rng.randrange(2**32))
-        self.serial = serial
-        self.headers = {"X-Forwarded-For": f"10.255.0.{serial % 250 + 1}"}
+        super().on_start()
+        self.headers = {"X-Forwarded-For": f"10.255.0.{self.serial % 250 + 1}"}
         self.signed_in = False
 
-    def _sign_in(self) -> bool:
-        options = self.environment.parsed_options
-        login = operator_login(options.operator_sheet, self.serial)
-        signed = sign_in(self, login, f"POST {API}/sessions (operator)", self.headers, 3, self.rng)
-        if signed.kind == "ok" and signed.data:
-            self.headers["Authorization"] = f"Bearer {signed.data['token']}"
+    def _sign_in(self) -> str:
+        """Sign in with the operator's own key; the cause when it fails ('' when signed in)."""
+        login = operator_login(self.environment.parsed_options.operator_sheet, self.serial)
+        if login is None:
+            return NO_OPERATOR_SHEET
+        session, cause = self.caller.read(
+            self.adapter.sign_in(login), self.headers, self.adapter.session
+        )
+        if session is not None:
+            self.headers.update(session)
             self.signed_in = True
-        return self.signed_in
+        return cause
 
     @task
     def answer_the_phone(self) -> None:
@@ -373,35 +347,28 @@ class HotlineOperator(HttpUser):
         if call is None:
             gevent.sleep(IDLE_S)
             return
-        if not self.signed_in and not self._sign_in():
-            fire_event(self, "HOTLINE", "call dropped: operator cannot sign in", call.precinct_id)
+        cause = "" if self.signed_in else self._sign_in()
+        if cause:
+            fire_event(self, "HOTLINE", "call dropped: operator cannot sign in", cause)
             gevent.sleep(IDLE_S)
             return
         rest(self, night.wall_s(PHONE_CALL_MIN) * self.rng.uniform(0.5, 1.5))
-        options = self.environment.parsed_options
-        delegates = fetch_delegates(
-            self, call.precinct_id, self.headers, options.max_attempts, self.rng
+        delegates, cause = self.caller.read(
+            self.adapter.precinct(call.precinct_id), self.headers, self.adapter.delegates
         )
         if delegates is None:
-            fire_event(self, "HOTLINE", "phoned result lost", f"{call.precinct_id}: no precinct")
+            fire_event(self, "HOTLINE", "phoned result lost", f"precinct not read: {cause}")
             return
-        result = legal_result(
-            call.precinct_id, delegates, precinct_rng(options.seed, call.precinct_id)
+        seed = self.environment.parsed_options.seed
+        result = legal_result(call.precinct_id, delegates, precinct_rng(seed, call.precinct_id))
+        key = f"{self.environment.parsed_options.run_id}-{call.precinct_id}-close"
+        outcome = self.caller.submit(
+            call.precinct_id, "close", result, key, self.headers, night.receipts
         )
-        outcome = submit_stage(
-            self,
-            call.precinct_id,
-            "close",
-            result.close_body(),
-            f"{options.run_id}-{call.precinct_id}-close",
-            self.headers,
-            options.max_attempts,
-            self.rng,
-            night.receipts,
-        )
+        ok = outcome.kind == "ok"
         fire_event(
             self,
             "HOTLINE",
-            "phoned result entered" if outcome.kind == "ok" else "phoned result lost",
-            None if outcome.kind == "ok" else f"{call.precinct_id}: {outcome.kind}",
+            "phoned result entered" if ok else "phoned result lost",
+            None if ok else f"close {outcome.kind}: {outcome.cause}",
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.night import Flood, Night, coverage, night_cast, plan_night
+from loadtests.night import Flood, Night, clock, coverage, night_cast, plan_night
 from loadtests.receipts import ReceiptLog
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "iowa-2020.toml"
@@ -74,3 +74,14 @@ def test_coverage_names_the_precincts_not_in(tmp_path: Path) -> None:
     assert report["due"] == len(due) == 5  # evenly spread over 60 minutes: 3, 9, ..., 27
     assert report["closed"] == 1
     assert report["not_closed"] == due[1:]
+
+
+def test_clock_reads_the_time_of_night() -> None:
+    assert [clock(m) for m in (0, 59.6, 150, 300, 330, 345, 1020)] == [
+        "7:00 pm", "8:00 pm", "9:30 pm", "12:00 am", "12:30 am", "12:45 am", "12:00 pm",
+    ]  # fmt: skip
+
+
+def test_flood_window_is_the_leak_until_it_has_halved() -> None:
+    assert Flood(180.0, 120.0).window == (180.0, 300.0)
+    assert Flood(None, 1.0).window is None

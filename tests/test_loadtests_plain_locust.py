@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from loadtests.options import OPTIONS
 from loadtests.service import free_port, reference_service, stop
 
 LOCUSTFILE = Path(__file__).parent.parent / "loadtests" / "locustfile.py"
@@ -22,13 +24,19 @@ def test_web_ui_swarm_reports_to_the_reference_service(tmp_path: Path) -> None:
         port = free_port()
         command = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.url,
-            "--web-host", "127.0.0.1", "--web-port", str(port), "--pin-sheet",
-            str(service.pin_sheet), "--operator-sheet", str(service.operator_sheet),
-            "--receipts", str(tmp_path / "receipts"), "--compress", "3600",
+            "--web-host", "127.0.0.1", "--web-port", str(port),
         ]  # fmt: skip
+        env = {  # the caucus-night options as `caucus loadtest` reads them too
+            "CAUCUS_PIN_SHEET": str(service.pin_sheet),
+            "CAUCUS_OPERATOR_SHEET": str(service.operator_sheet),
+            "CAUCUS_RUN_FOLDER": str(tmp_path / "run"),
+            "CAUCUS_COMPRESS": "3600",
+        }
         ui = f"http://127.0.0.1:{port}"
         with (tmp_path / "locust.log").open("wb") as log:
-            locust = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            locust = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
+            )
         try:
             _wait_for(lambda: httpx.get(ui, timeout=1).status_code == 200)
             swarm = httpx.post(f"{ui}/swarm", data={"user_count": 12, "spawn_rate": 12})
@@ -39,7 +47,17 @@ def test_web_ui_swarm_reports_to_the_reference_service(tmp_path: Path) -> None:
             assert any(name.startswith("prank: ") for name in stats)
         finally:
             stop(locust)
-    assert list((tmp_path / "receipts").glob("receipts-*.jsonl"))
+    assert list((tmp_path / "run" / "receipts").glob("receipts-*.jsonl"))
+    assert len((tmp_path / "run" / "progress.csv").read_text().splitlines()) > 2
+
+
+def test_help_lists_every_caucus_option_and_its_variable() -> None:
+    help_text = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--help-caucus"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    for option in OPTIONS:
+        assert option.flag in help_text and option.env in help_text, option.flag
 
 
 def _requests(ui: str) -> dict[str, int]:

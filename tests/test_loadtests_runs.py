@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from caucus.cli import main
+from loadtests.night import night_cast, plan_night
+from loadtests.progress import CLASSES, PROGRESS_CSV, read_progress
 
 SCENARIO = str(Path(__file__).parent.parent / "scenarios" / "iowa-2020.toml")
+COMPRESS = 1080
+CAST = {"watchers": 8, "pranksters": 2, "operators": 1}
 SMALL_NIGHT = [
-    "loadtest", "--scenario", SCENARIO, "--serve", "--precincts", "40", "--compress", "1080",
-    "--users", "watchers=8,pranksters=2,operators=1",
+    "loadtest", "--scenario", SCENARIO, "--serve", "--precincts", "40", "--compress",
+    str(COMPRESS), *(f"--{kind}={n}" for kind, n in CAST.items()),
 ]  # fmt: skip
 """40 precincts; 6 h of Iowa 2020 in 20 s (plus a 15 s tail)."""
+TICK_S = 1.0
+"""Locust asks the shape for its users once a wall second."""
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -37,6 +44,9 @@ def test_caucus_night_passes_slo_and_audit(tmp_path: Path, capsys: pytest.Captur
     assert main([*SMALL_NIGHT, "--wrong-share", "0.3", "--out", str(tmp_path)]) == 0
     verdict = _verdict(tmp_path)
     assert verdict["passed"] and verdict["audit"]["passed"]
+    assert verdict["span"]["from"] == "7:00 pm" and verdict["span"]["to"] == "1:00 am"
+    assert verdict["span"]["flood"]["inside"] == "inside"
+    assert {c["name"] for c in verdict["flood_slo"]} >= {"POST /api/v1/precincts/[id]/close"}
     assert verdict["audit"]["receipts"] == verdict["audit"]["stored"] > 20
     stats = _stats(tmp_path)
     assert int(stats["POST /api/v1/precincts/[id]/close"]["Request Count"]) > 5
@@ -46,6 +56,37 @@ def test_caucus_night_passes_slo_and_audit(tmp_path: Path, capsys: pytest.Captur
     assert (tmp_path / "locust_stats_history.csv").stat().st_size > 0
     assert (tmp_path / "locust.html").stat().st_size > 0
     assert "verdict: PASS" in capsys.readouterr().out
+    _every_class_follows_its_curve(tmp_path)
+
+
+def _every_class_follows_its_curve(out: Path) -> None:
+    """Each second's users by class (progress.csv) are what the shape wanted at most one tick
+    (and one sample) before; prank bots come within that of the compressed leak time."""
+    plan = plan_night(str(out / "service" / "roster-pins.csv"), SCENARIO, 6.0, 0.2, 2020)
+    rows = [r for r in read_progress(out / PROGRESS_CSV) if float(r["night_min"]) <= 360]
+    assert len(rows) > 15
+    for row in rows:
+        t = float(row["wall_s"])
+        window = [night_cast(plan, t - d / 10, COMPRESS, *CAST.values()) for d in range(21)]
+        for name in CLASSES:
+            wanted = {w[name] for w in window if w}
+            assert int(row[name]) in wanted, (row, name, wanted)
+    leak_s = plan.flood.leak_min * 60 / COMPRESS
+    first = next(float(r["wall_s"]) for r in rows if int(r["PrankBot"]))
+    assert leak_s <= first <= leak_s + 2 * TICK_S
+    assert all(not int(r["PrankBot"]) for r in rows if float(r["wall_s"]) < leak_s)
+
+
+def test_a_run_over_before_any_result_was_due_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = ["loadtest", "--scenario", SCENARIO, "--serve", "--precincts", "10"]
+    assert main([*args, "--run-time", "4s", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out  # 4 s at 60x (and a last second of progress): 4 or 5 min
+    assert re.search(r"night covered: 7:00 pm to 7:0[45] pm; prank flood 10:00 pm to 12:00 am: "
+                     "not inside the run", out)  # fmt: skip
+    assert re.search(r"  why: no result was due: the run covered 7:00 pm to 7:0[45] pm", out)
+    assert "  why: no requests to POST /api/v1/precincts/[id]/close" in out
 
 
 def test_impossibly_tight_slo_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -87,6 +128,25 @@ def test_fault_drill_retries_get_every_report_in(tmp_path: Path) -> None:
     with (tmp_path / "locust_stats_history.csv").open(newline="") as file:
         history = [r for r in csv.DictReader(file) if r["Name"] == "Aggregated"]
     assert max(float(r["Total Failure Count"]) for r in history) > 0
+    with (tmp_path / "locust_failures.csv").open(newline="") as file:  # status and cause
+        errors = [r["Error"] for r in csv.DictReader(file) if not r["Name"].startswith("prank: ")]
+    assert errors and all(re.search(r"'\d{3} [\w-]+: \w", e) for e in errors), errors
+
+
+def test_serve_on_postgresql_with_two_workers_then_refuse_it_used(
+    tmp_path: Path, reporting_postgres_db: str, capsys: pytest.CaptureFixture
+) -> None:
+    args = [
+        *SMALL_NIGHT, "--night-hours", "3", "--serve-db", reporting_postgres_db,
+        "--serve-workers", "2",
+    ]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "first")]) == 0
+    verdict = _verdict(tmp_path / "first")
+    assert verdict["audit"]["passed"] and verdict["audit"]["receipts"] > 10
+    assert verdict["run"]["serve_db"].startswith("postgresql://")
+    assert verdict["run"]["serve_workers"] == 2
+    assert main([*args, "--out", str(tmp_path / "again")]) == 1  # the same database again
+    assert "the target already held results for" in _verdict(tmp_path / "again")["reasons"][0]
 
 
 def test_master_and_worker_merge_stats_and_audit(tmp_path: Path) -> None:
@@ -109,7 +169,7 @@ def test_spike_and_soak_shapes(tmp_path: Path) -> None:
         "--night-hours", "2",
     ]  # fmt: skip
     spike = tmp_path / "spike"
-    assert main([*base, "--shape", "spike", "--users", "watchers=30", "--out", str(spike)]) == 0
+    assert main([*base, "--shape", "spike", "--watchers", "30", "--out", str(spike)]) == 0
     with (spike / "locust_stats_history.csv").open(newline="") as file:
         users = [int(r["User Count"]) for r in csv.DictReader(file) if r["Name"] == "Aggregated"]
     assert max(users) - min(u for u in users if u) >= 20  # the storm came and went

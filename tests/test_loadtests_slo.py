@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loadtests.slo import DEFAULT_SLO, check_slo, load_slo, read_stats
-from loadtests.verdict import events, table, verdict
+from loadtests.verdict import events, request_counts
 
 HEADER = (
     "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
@@ -55,14 +55,11 @@ def test_hostile_requests_must_all_be_refused(tmp_path: Path) -> None:
     ]
 
 
-def test_verdict_fails_on_any_check_and_lists_events(tmp_path: Path) -> None:
+def test_events_are_counted_apart_from_requests(tmp_path: Path) -> None:
     rows = _stats(
         tmp_path,
         _row("GET", "GET /api/v1/results", 10, 0, 5),
         _row("CHAIR", "gave up: locked out", 2, 2, 0),
     )
-    result = verdict(check_slo(rows, load_slo()), None, events(rows), {})
-    assert result["passed"]
-    assert result["events"] == {"CHAIR gave up: locked out": 2}
-    text = table(result)
-    assert "verdict: PASS" in text and "audit: not run" in text
+    assert events(rows) == {"CHAIR gave up: locked out": 2}
+    assert request_counts(rows) == {"GET /api/v1/results": 10}

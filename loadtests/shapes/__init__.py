@@ -1,32 +1,99 @@
-"""Load shapes: each module holds one Locust ``LoadTestShape`` (add it to ``-f``)."""
+"""Load shapes: each module holds one Locust ``LoadTestShape`` (add it to ``-f``).
+
+A :class:`CastShape` says how many users of each class it wants at each moment, and every
+class is brought to its count at every tick: Locust's own dispatcher shares users out by
+class weight, so :class:`CastDispatcher` takes its place for these shapes.
+"""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from argparse import Namespace
+from collections.abc import Iterator
+from functools import partial
 
-from locust import LoadTestShape, User
+from locust import LoadTestShape, User, events
+from locust.dispatch import UsersDispatcher
+from locust.env import Environment
+from locust.runners import WorkerNode
 from locust.util.timespan import parse_timespan
 
 SPAWN_RATE = 100.0
 """Users started a second when a shape asks for more."""
 
-Tick = tuple[int, float, list[type[User]]] | tuple[int, float]
+
+class CastDispatcher(UsersDispatcher):
+    """Brings every class to the count the shape wants: stops the newest users of classes
+    above it, then adds users to the classes furthest below it, ``spawn rate`` a second.
+
+    A new count is dispatched when the shape's total changes (Locust's shape loop compares
+    ticks), so a change of mix at an unchanged total waits for the next change of total.
+    """
+
+    def __init__(
+        self, worker_nodes: list[WorkerNode], user_classes: list[type[User]], wanted: dict[str, int]
+    ) -> None:
+        self._wanted = wanted  # read by _user_gen, which the base class starts
+        self._names = {c.__name__ for c in user_classes}
+        super().__init__(worker_nodes, user_classes)
+
+    def _short(self) -> dict[str, int]:
+        """Users missing per class (negative: too many)."""
+        return {
+            n: w - self._get_user_current_count(n)
+            for n, w in sorted(self._wanted.items())
+            if n in self._names
+        }
+
+    def _dispatcher(self) -> Iterator[dict[str, dict[str, int]]]:
+        self._dispatch_in_progress = True
+        if self._rebalance:
+            self._rebalance = False
+            yield self._users_on_workers
+        changed = False
+        for sign, step in ((-1, self._remove_users_from_workers), (1, self._add_users_on_workers)):
+            while any(s * sign > 0 for s in self._short().values()):
+                before = self._current_user_count
+                with self._wait_between_dispatch_iteration_context():
+                    yield step()
+                changed = True
+                if self._current_user_count == before:  # nothing more can move
+                    break
+        if not changed:
+            yield self._initial_users_on_workers
+        self._dispatch_in_progress = False
+
+    def _user_gen(self) -> Iterator[str | None]:
+        while True:
+            short = self._short()
+            name = max(short, key=short.__getitem__, default=None)
+            yield name if name is not None and short[name] > 0 else None
+
+    def _remove_users_from_workers(self) -> dict[str, dict[str, int]]:
+        for _ in range(self._user_count_per_dispatch_iteration):
+            over = {n for n, s in self._short().items() if s < 0}
+            newest = next(
+                (i for i in range(len(self._active_users) - 1, -1, -1)
+                 if self._active_users[i][1] in over),
+                None,
+            )  # fmt: skip
+            if newest is None:
+                break
+            worker_node, name = self._active_users.pop(newest)
+            self._users_on_workers[worker_node.id][name] -= 1
+            self._current_user_count -= 1
+        return self._users_on_workers
 
 
 class CastShape(LoadTestShape):
-    """A shape that says how many users of each class should be running at each moment.
-
-    Locust changes one user class per tick here (the one furthest off). Only shrink the class
-    added last: Locust stops the newest users first, whatever their class.
-    """
+    """A shape that says how many users of each class should be running at each moment."""
 
     abstract = True
 
     def __init__(self) -> None:
         super().__init__()
-        self._placed: dict[type[User], int] = {}
-        self._last: Tick = (0, SPAWN_RATE)
+        self.wanted: dict[str, int] = {}
+        """Users wanted per class name now (the dispatcher reads it)."""
 
     @abstractmethod
     def cast(self, run_s: float) -> dict[type[User], int] | None:
@@ -37,7 +104,7 @@ class CastShape(LoadTestShape):
         assert self.runner is not None
         return self.runner.environment.parsed_options
 
-    def tick(self) -> Tick | None:
+    def tick(self) -> tuple[int, float] | None:
         run_s = self.get_run_time()
         limit = self.options().run_time  # Locust leaves --run-time to the shape
         if limit and run_s > parse_timespan(str(limit)):
@@ -45,9 +112,15 @@ class CastShape(LoadTestShape):
         wanted = self.cast(run_s)
         if wanted is None:
             return None
-        off = {c: abs(n - self._placed.get(c, 0)) for c, n in wanted.items()}
-        change = max(off, key=off.__getitem__, default=None)
-        if change is not None and off[change]:
-            self._placed[change] = wanted[change]
-            self._last = (sum(self._placed.values()), SPAWN_RATE, [change])
-        return self._last
+        self.wanted.clear()
+        self.wanted.update({c.__name__: n for c, n in wanted.items()})
+        return sum(self.wanted.values()), SPAWN_RATE
+
+
+@events.init.add_listener
+def dispatch_by_cast(environment: Environment, **_: object) -> None:
+    """A cast shape gets the dispatcher that keeps each class on its count."""
+    if isinstance(environment.shape_class, CastShape):
+        environment.dispatcher_class = partial(  # type: ignore[assignment]
+            CastDispatcher, wanted=environment.shape_class.wanted
+        )
