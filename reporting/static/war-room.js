@@ -1,7 +1,7 @@
 // The war room (reporting/war_room.py): polls the figures, draws them with textContent and SVG.
 const plan = JSON.parse(document.getElementById("plan").textContent);
 const POLL_MS = 2000;
-const COLORS = {received: "#2f6db5", verified: "#d9822b", published: "#2e8540"};
+const KINDS = ["received", "verified", "published"];  // colours and widths: war-room.css
 let data = null, etag = null, fetchedAt = 0;
 
 function el(tag, attrs, text) {
@@ -39,7 +39,7 @@ function drawChart(minute) {
     svg.appendChild(el("text", {x: L - 4, y: y(n) + 4, "text-anchor": "end"}, n));
   }
   const step = xmax <= 240 ? 30 : xmax <= 720 ? 60 : 240;
-  for (let m = 0; m <= xmax; m += step)
+  for (let m = 0; m <= xmax - step / 2; m += step)
     svg.appendChild(el("text", {x: x(m), y: H - 8, "text-anchor": "middle"}, clockText(m)));
   if (plan) {
     for (const kind of ["received", "published"]) {
@@ -50,16 +50,17 @@ function drawChart(minute) {
         lower.unshift(x(next) + "," + y(c.low[i] * total), x(c.minutes[i]) + "," + y(c.low[i] * total));
         mean.push(x(c.minutes[i]) + "," + y(c.mean[i] * total), x(next) + "," + y(c.mean[i] * total));
       }
-      svg.appendChild(el("polygon", {points: upper.concat(lower).join(" "), fill: COLORS[kind], "fill-opacity": 0.15}));
-      svg.appendChild(el("polyline", {points: mean.join(" "), fill: "none", stroke: COLORS[kind], "stroke-dasharray": "4 3"}));
+      svg.appendChild(el("polygon", {points: upper.concat(lower).join(" "), class: "band " + kind}));
+      svg.appendChild(el("polyline", {points: mean.join(" "), class: "mean " + kind}));
     }
   }
-  for (const kind of ["received", "verified", "published"]) {
+  for (const kind of KINDS) {
     const times = data.series[kind], points = [x(0) + "," + y(0)];
     times.forEach((t, i) => points.push(x(t) + "," + y(i), x(t) + "," + y(i + 1)));
     if (minute !== null) points.push(x(minute) + "," + y(times.length));
-    svg.appendChild(el("polyline", {points: points.join(" "), fill: "none", stroke: COLORS[kind], "stroke-width": 2}));
-    svg.appendChild(el("text", {x: W - R - 4, y: T + 14 + 14 * ["received", "verified", "published"].indexOf(kind), "text-anchor": "end", fill: COLORS[kind]}, kind));
+    svg.appendChild(el("polyline", {points: points.join(" "), class: "actual " + kind}));
+    const legend = {x: L + 8, y: T + 14 + 14 * KINDS.indexOf(kind), class: "legend " + kind};
+    svg.appendChild(el("text", legend, kind + (kind === "verified" ? "" : " (plan: band, dashed mean)")));
   }
   if (minute !== null)
     svg.appendChild(el("line", {x1: x(minute), x2: x(minute), y1: T, y2: H - B, stroke: "#888"}));
@@ -81,7 +82,7 @@ function render() {
     : "released in batches" + (r.next_min === null ? "" : ", next at " + clockText(r.next_min));
   document.getElementById("plan-name").textContent = plan
     ? "plan: " + plan.name + (plan.nights ? " (" + plan.nights + " nights)" : "") : "no plan";
-  for (const kind of ["received", "verified", "published"])
+  for (const kind of KINDS)
     document.getElementById(kind).textContent = data[kind] + " of " + data.precincts_total;
   for (const kind of ["received", "published"]) {
     const node = document.getElementById(kind + "-plan");
