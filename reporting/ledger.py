@@ -358,18 +358,18 @@ def _correction_refusal(
 
 
 DECISION_COLUMNS = ("receipt_id", "decision", "correction_id", "decided_by", "reason", "decided_at")
+DECISION_KEYS = ("seq", *DECISION_COLUMNS, "precinct_id", "stage")
+DECISION_SELECT = (
+    f"SELECT d.seq, {', '.join('d.' + c for c in DECISION_COLUMNS)}, s.precinct_id, s.stage"
+    " FROM decisions d JOIN submissions s ON s.receipt_id = d.receipt_id"
+)
+"""A decision with the held row's precinct and stage (as :data:`DECISION_KEYS`)."""
 
 
 def decision_row(tx: Tx, receipt_id: str) -> dict | None:
-    """The decision on a held row (None: none yet), with the held row's precinct and stage."""
-    row = tx.fetchone(
-        f"SELECT d.seq, {', '.join('d.' + c for c in DECISION_COLUMNS)}, s.precinct_id, s.stage"
-        " FROM decisions d JOIN submissions s ON s.receipt_id = d.receipt_id"
-        " WHERE d.receipt_id = ?",
-        (receipt_id,),
-    )
-    keys = ("seq", *DECISION_COLUMNS, "precinct_id", "stage")
-    return dict(zip(keys, row, strict=True)) if row else None
+    """The decision on a held row (None: none yet)."""
+    row = tx.fetchone(f"{DECISION_SELECT} WHERE d.receipt_id = ?", (receipt_id,))
+    return dict(zip(DECISION_KEYS, row, strict=True)) if row else None
 
 
 def decide(
@@ -436,7 +436,8 @@ def decide(
             code="nothing-to-fall-back-to",
             detail=f"{stage} has no other version in force: approve it or enter a correction",
         )
-    if result is not None and body is not None:
+    if body is not None:
+        assert result is not None
         if result[0] != stage:
             return Outcome(
                 "refused",
@@ -570,12 +571,8 @@ def every_row(tx: Tx, published: bool) -> Ledger:
     rows = tx.fetchall(f"SELECT {SELECTED}, {verified}, {shown} FROM submissions s ORDER BY s.seq")
     reports = [(report_from_row(r[:-2]), r[-2], r[-1]) for r in rows]
     decisions = [
-        dict(zip(("seq", *DECISION_COLUMNS, "precinct_id", "stage"), row, strict=True))
-        for row in tx.fetchall(
-            f"SELECT d.seq, {', '.join('d.' + c for c in DECISION_COLUMNS)}, s.precinct_id,"
-            " s.stage FROM decisions d JOIN submissions s ON s.receipt_id = d.receipt_id"
-            " ORDER BY d.seq"
-        )
+        dict(zip(DECISION_KEYS, row, strict=True))
+        for row in tx.fetchall(f"{DECISION_SELECT} ORDER BY d.seq")
     ]
     refusals = [
         {"at": at, "precinct_id": p, "stage": st, "entered_by": by, "rules": rules.split(",")}

@@ -229,12 +229,16 @@ def test_batches_are_released_on_command_only(
 
 
 def test_a_scheduled_batch_is_released_once_when_due(
-    reporting_settings, reporting_roster, reporting_close
+    reporting_settings, reporting_db_url, reporting_roster, reporting_close
 ):
     """At 600x, 12 night minutes pass in 1.2 s: the batch set for 19:12 goes out once."""
     body = reporting_close("P0022", reporting_roster.delegates["P0022"], seed=22)
     settings = dict(
-        release_mode="batches", release_at_min=[12.0], night_compress=600.0, results_ttl_s=0.0
+        db_url=reporting_db_url,
+        release_mode="batches",
+        release_at_min=[12.0],
+        night_compress=600.0,
+        results_ttl_s=0.0,
     )
     with app(reporting_settings, **settings) as client:
         hotline = bearer(client, reporting_roster.operator_login())
