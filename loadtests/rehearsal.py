@@ -171,10 +171,12 @@ def _check_target(
 
 
 def _span(out: Path, plan: NightPlan, args: argparse.Namespace) -> Span:
-    """The night the run covered: to the last minute its progress log reached (or the plan)."""
+    """The night the run covered: to the last minute its progress log reached, within the
+    planned run (Locust lets users finish their tasks for a few seconds after it)."""
+    planned = planned_s(args) * args.compress / 60
     progress = read_progress(out / PROGRESS_CSV)
-    played = float(progress[-1]["night_min"]) if progress else planned_s(args) * args.compress / 60
-    return Span(0.0, min(played, plan.night_min), plan.flood.window)
+    played = float(progress[-1]["night_min"]) if progress else planned
+    return Span(0.0, min(played, planned, plan.night_min), plan.flood.window)
 
 
 def _run_facts(args: argparse.Namespace, target: Target, host: str) -> dict:
@@ -199,5 +201,6 @@ def _report(evidence: Evidence, run: dict, out: Path) -> int:
     result = verdict(evidence, run)
     path = write_verdict(result, out)
     print(table(result))
-    print(f"run folder: {out} (verdict: {path.name}, Locust: locust.html, locust_*.csv)")
+    reports = "" if evidence.held else ", Locust: locust.html, locust_*.csv"
+    print(f"run folder: {out} (verdict: {path.name}{reports})")
     return 0 if result["passed"] else 1

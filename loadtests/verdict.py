@@ -179,7 +179,11 @@ COLUMNS = ("p50_ms", "p95_ms", "p99_ms", "error_rate")
 
 def table(result: dict) -> str:
     """The verdict as plain text: the SLO table (measured/limit per objective, one row per
-    name), the flood window's own, the audit, the precincts, the night covered, the reasons."""
+    name), the flood window's own, the audit, the precincts, the night covered, the reasons
+    (only the reasons when no load was sent)."""
+    why = [f"  why: {reason}" for reason in result["reasons"]]
+    if result["held"]:
+        return "\n".join(["verdict: FAIL (no load was sent)", *why])
     lines = _slo_rows(result["slo"], "request name (measured/limit; * missed)")
     if result["flood_slo"]:
         lines += _slo_rows(result["flood_slo"], "during the prank flood")
@@ -211,8 +215,7 @@ def table(result: dict) -> str:
         )
     lines.append(result["describe"])
     lines.append(f"verdict: {'PASS' if result['passed'] else 'FAIL'}")
-    lines += [f"  why: {reason}" for reason in result["reasons"]]
-    return "\n".join(lines)
+    return "\n".join([*lines, *why])
 
 
 def _slo_rows(checks: list[dict], heading: str) -> list[str]:

@@ -72,6 +72,7 @@ def test_a_target_holding_results_fails_on_that_alone() -> None:
     [why] = reasons(evidence)
     assert why.startswith("the target already held results for 7 of the run's precincts")
     assert "(P0001, P0002, P0003, P0004, P0005, ...)" in why
+    assert table(verdict(evidence, {})) == f"verdict: FAIL (no load was sent)\n  why: {why}"
 
 
 def test_latency_during_the_flood_is_judged_on_its_own() -> None:
