@@ -32,8 +32,6 @@ from reporting.storage import StorageError, open_storage
 log = logging.getLogger("reporting")
 
 API_VERSION = "1.2.0"
-BODY_TIMEOUT_S = 10.0
-"""Seconds a client has to send a request body once its headers are in."""
 
 
 def token_signer(settings: Settings) -> TokenSigner:
@@ -114,10 +112,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ResultsFastPath, max_age_s=max(1, round(settings.results_ttl_s)))
     if settings.faults.enabled:
         app.add_middleware(FaultMiddleware, injector=injector)
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=BODY_TIMEOUT_S
-    )
+    # Outermost last. A body is read in full (at most max_body_bytes, within body_timeout_s)
+    # before its request counts as in flight, so slow bodies cannot fill the in-flight limit;
+    # what waiting bodies hold is bounded by the connection cap (see reporting.connections).
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(metrics.MetricsMiddleware)
 
     @app.get("/livez")

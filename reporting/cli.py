@@ -119,6 +119,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="seconds a client has to send request headers (default 10)",
     )
     serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a request body once its headers are in (default 10)",
+    )
+    serve.add_argument(
         "--max-header-bytes", type=int, default=16_384, help="request header limit (16 KiB)"
     )
     serve.add_argument(
@@ -284,6 +290,7 @@ def run_serve(args: argparse.Namespace) -> int:
             token_ttl_s=round(args.session_hours * 3600),
             trusted_proxies=[c for c in args.trusted_proxies.split(",") if c.strip()],
             max_in_flight=args.max_in_flight,
+            body_timeout_s=args.body_timeout,
             faults=FaultSettings(
                 latency_ms=args.fault_latency_ms,
                 error_rate=args.fault_error_rate,

@@ -55,6 +55,8 @@ class Settings(BaseModel):
     submit_burst: int = 20
     trusted_proxies: list[str] = Field(default_factory=list)
     max_body_bytes: int = 16_384
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a request body once its headers are in (else 408)."""
     max_in_flight: int = 256
     """Requests one worker handles at once; more are answered 503 at once."""
     results_ttl_s: float = 1.0

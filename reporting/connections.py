@@ -5,9 +5,12 @@ httptools parser takes headers of any size. A slow-loris client could hold socke
 ever and a few huge headers could fill memory. Here each connection must deliver a request's
 headers within ``header_timeout_s`` (from when it opens or its last response ends), in at most
 ``max_header_bytes`` (431 otherwise), and once ``max_connections`` are open, a new connection
-pushes out the connection that has waited longest for its headers (OWASP Denial of Service
-cheat sheet: bound resources per client, time out slow requests, shed the slowest).
-The body's own time limit is in :class:`reporting.limits.BodyLimitMiddleware`.
+pushes out the connection that has waited longest for its request, headers or body (OWASP
+Denial of Service cheat sheet: bound resources per client, time out slow requests, shed the
+slowest). The body's own size and time limits are in
+:class:`reporting.limits.BodyLimitMiddleware`, which reads a body before its request counts as
+in flight: the connection cap is what bounds the bodies being read (``max_connections`` x
+``max_body_bytes``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ def limits() -> ConnectionLimits:
 
 
 _waiting: dict[GuardedHttpToolsProtocol, None] = {}
-"""Connections waiting for request headers, oldest first (one event loop per worker)."""
+"""Connections waiting for a request's headers or body, oldest first (one event loop per
+worker)."""
 
 
 def _answer(transport: asyncio.Transport, status: bytes, reason: str) -> None:
@@ -63,6 +67,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._limits = limits()
         self._header_bytes = 0
+        self._in_headers = False
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -70,35 +75,48 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) > self._limits.max_connections and _waiting:
             oldest = next(iter(_waiting))
             metrics.CONNECTIONS_SHED.inc()
-            oldest._give_up(b"503 Service Unavailable", "too many connections; yours was idle")
-        self._await_headers()
+            oldest._give_up(
+                b"503 Service Unavailable",
+                "too many connections; yours was the slowest to send its request",
+            )
+        self._await_request()
 
-    def _await_headers(self) -> None:
+    def _await_request(self) -> None:
         self._header_bytes = 0
+        self._in_headers = True
         _waiting[self] = None
         if self._deadline is not None:
             self._deadline.cancel()
         self._deadline = self.loop.call_later(self._limits.header_timeout_s, self._too_slow)
 
     def _headers_in(self) -> None:
-        _waiting.pop(self, None)
+        """The headers are complete: their deadline is off (the body has its own, in the app)."""
+        self._in_headers = False
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+    def _request_in(self) -> None:
+        self._headers_in()
+        _waiting.pop(self, None)
 
     def _too_slow(self) -> None:
         metrics.SLOW_REQUESTS.inc()
         self._give_up(b"408 Request Timeout", "send the request headers faster")
 
     def _give_up(self, status: bytes, reason: str) -> None:
-        self._headers_in()
-        if not self.transport.is_closing():
+        self._request_in()
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # the app has begun to answer: no second status line
+        else:
             _answer(self.transport, status, reason)
 
     def data_received(self, data: bytes) -> None:
-        waiting = self in _waiting
+        in_headers = self._in_headers
         super().data_received(data)
-        if waiting and self in _waiting:  # the headers are still not complete
+        if in_headers and self._in_headers:  # the headers are still not complete
             self._header_bytes += len(data)
             if self._header_bytes > self._limits.max_header_bytes:
                 self._give_up(b"431 Request Header Fields Too Large", "headers too large")
@@ -107,11 +125,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._headers_in()
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self._request_in()
+        super().on_message_complete()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing():
-            self._await_headers()
+            self._await_request()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._headers_in()
+        self._request_in()
         super().connection_lost(exc)

@@ -55,7 +55,10 @@ class BodyLimitMiddleware:
     """Reads each request body in full before the app runs, within a size and a time limit.
 
     Over ``max_bytes`` (by Content-Length or as it streams, chunked included) → 413; not all
-    there within ``timeout_s`` → 408. Bodies here are small, so holding one costs little.
+    there within ``timeout_s`` → 408. It runs outside :class:`InFlightLimitMiddleware`, so a
+    request counts as in flight only once its body is in: slow bodies cannot fill the limit.
+    Bodies here are small, and the connection cap bounds how many are being read at once
+    (see :mod:`reporting.connections`), so holding them costs little.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
@@ -105,7 +108,7 @@ class InFlightLimitMiddleware:
     """At most ``limit`` requests handled at once by this worker; the rest get 503 at once.
 
     Open but idle connections do not count (uvicorn's own limit counts them, so slow sockets
-    would shut legitimate clients out).
+    would shut legitimate clients out), nor do requests whose bodies are still arriving.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import multiprocessing
+import resource
 import socket
 import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
@@ -523,44 +526,99 @@ def test_operators_cannot_choose_their_name(reporting_client, reporting_roster):
 
 # --- slow and oversized requests ------------------------------------------------------------
 
+SLOW_HEADERS = b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+"""A request whose headers never end: the attacker sends one more byte a second."""
+SLOW_BODY = (
+    b"POST /api/v1/precincts/P0001/open HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 16000\r\n\r\n{"
+)
+"""Full headers promising a 16,000-byte body, of which one more byte comes a second."""
 
-async def _slow_sockets(
-    port: int, count: int, opened: threading.Event, stop: threading.Event, closed: list[int]
+
+def _allow_open_files(sockets: int) -> None:
+    """Raise this process's open-file limit to hold ``sockets`` client sockets, or skip.
+
+    `caucus serve` raises its own limit the same way (up to the same hard limit).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = sockets + 256  # the test's own files, pipes and connections
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"needs {wanted} open files; the hard limit here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def _slow_clients(
+    port: int, count: int, start: bytes, give_up_s: float, report: Connection
 ) -> None:
-    """``count`` connections sending a request's headers one byte a second until ``stop``."""
+    """``count`` connections, each sending ``start`` at once and then one more byte a second.
 
-    async def one() -> None:
+    Runs in a process of its own (the attacker's event loop must not share the measuring
+    client's interpreter). Reports ``"opened"`` once all are open, then per connection the
+    status line it was answered and the seconds from ``start`` until the server closed it
+    (``give_up_s``, when the attacker gave up first).
+    """
+
+    async def one() -> tuple[bytes, float]:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        writer.write(start)
+        sent = time.monotonic()
+        answer = b""
         try:
-            while not stop.is_set():
-                await asyncio.sleep(1)
-                writer.write(b"a")
-                await writer.drain()
-                if reader.at_eof():
-                    break
+            while time.monotonic() - sent < give_up_s:
                 try:
-                    if await asyncio.wait_for(reader.read(1024), timeout=0.01) == b"":
-                        break
+                    chunk = await asyncio.wait_for(reader.read(4096), timeout=1)
                 except TimeoutError:
+                    writer.write(b" " if start.endswith(b"{") else b"a")
+                    await writer.drain()
                     continue
-                break  # the server answered (408) and closes
-        except (ConnectionError, OSError):
-            pass
-        else:
-            if stop.is_set():
-                return
+                if not chunk:  # the server closed the connection
+                    return answer.split(b"\r\n", 1)[0], time.monotonic() - sent
+                answer += chunk
+        except OSError:  # reset by the server
+            return answer.split(b"\r\n", 1)[0], time.monotonic() - sent
         finally:
             writer.close()
-        closed.append(1)
+        return answer.split(b"\r\n", 1)[0], give_up_s
 
-    tasks = []
-    for _ in range(count):
-        tasks.append(asyncio.create_task(one()))
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.5)
-    opened.set()
-    await asyncio.gather(*tasks)
+    async def attack() -> list[tuple[bytes, float]]:
+        tasks = []
+        for _ in range(count):
+            tasks.append(asyncio.create_task(one()))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.5)
+        report.send("opened")
+        return await asyncio.gather(*tasks)
+
+    report.send(asyncio.run(attack()))
+
+
+class SlowAttack:
+    """:func:`_slow_clients` in a process of its own: ``with SlowAttack(...) as attack:``
+    returns once every connection is open; :meth:`answers` waits for the outcome."""
+
+    def __init__(self, port: int, count: int, start: bytes, give_up_s: float) -> None:
+        context = multiprocessing.get_context("fork")
+        self._results, report = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_slow_clients, args=(port, count, start, give_up_s, report), daemon=True
+        )
+        self._give_up_s = give_up_s
+
+    def __enter__(self) -> SlowAttack:
+        self._process.start()
+        assert self._results.poll(20) and self._results.recv() == "opened"
+        return self
+
+    def answers(self) -> list[tuple[bytes, float]]:
+        assert self._results.poll(self._give_up_s + 15)
+        return self._results.recv()
+
+    def __exit__(self, *_: object) -> None:
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
 
 
 def _timed_requests(url: str, count: int) -> list[float]:
@@ -573,71 +631,131 @@ def _timed_requests(url: str, count: int) -> list[float]:
     return samples
 
 
-@pytest.mark.slow
-def test_slow_sockets_do_not_slow_a_legitimate_client(reporting_serve, tmp_path):
-    """Threat: no header or body read timeout: 200 slow sockets stayed open for 60 s, and 1,100
-    of them (1,024 file descriptors) made every new submission fail.
+def _tally(answers: list[tuple[bytes, float]]) -> dict[str, int]:
+    """How many slow connections got each status code ('none': closed without one)."""
+    tally: dict[str, int] = {}
+    for line, _ in answers:
+        status = line.split(b" ")[1].decode() if line.startswith(b"HTTP/1.1 ") else "none"
+        tally[status] = tally.get(status, 0) + 1
+    return tally
 
-    Bound: with 1,000 slow sockets open, a legitimate client's p99 stays within 2x its p99
-    measured just before on the same server; each slow socket is closed within the header
-    timeout (6 s here) plus 2 s.
+
+@pytest.mark.slow
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_slow_requests_do_not_slow_a_legitimate_client(reporting_serve, tmp_path, part):
+    """Threat: no header or body read timeout: 200 slow sockets stayed open for 60 s, and 1,100
+    of them (1,024 file descriptors) made every new submission fail. Then (issue 14 audit):
+    1,000 connections sending full headers with Content-Length 16000 and then one body byte
+    a second made every one of a legitimate client's 200 requests get 503 "overloaded": a
+    request counted as in flight while its slow body was still being read.
+
+    Bound: with 1,000 slow requests open (headers, or bodies, one byte a second), a
+    legitimate client gets 200 to every request and its p99 stays within 2x its p99 measured
+    just before on the same server; each slow request is answered 408 and closed within its
+    timeout (6 s here) plus 2 s. A body is read (at most 16 KiB, within --body-timeout)
+    before its request counts as in flight, so slow bodies never fill --max-in-flight (256).
     """
-    server = reporting_serve(f"sqlite:///{tmp_path / 'slow.db'}", "--header-timeout", "6")
+    _allow_open_files(1000)
+    timeout = 6.0
+    flag = "--header-timeout" if part == "headers" else "--body-timeout"
+    server = reporting_serve(f"sqlite:///{tmp_path / 'slow.db'}", flag, str(timeout))
     port = int(server.url.rsplit(":", 1)[1])
     _timed_requests(server.url, 50)  # warm up
     baseline = _timed_requests(server.url, 400)
-    opened, stop, closed = threading.Event(), threading.Event(), []
-    slow = threading.Thread(
-        target=asyncio.run, args=(_slow_sockets(port, 1000, opened, stop, closed),), daemon=True
-    )
+    start = SLOW_HEADERS if part == "headers" else SLOW_BODY
     started = time.monotonic()
-    slow.start()
-    assert opened.wait(20)
-    under_attack = _timed_requests(server.url, 400)
-    measured_within = time.monotonic() - started
-    slow.join(timeout=20)
-    stop.set()
-    slow.join(timeout=10)
-    all_closed_after = time.monotonic() - started
+    with SlowAttack(port, 1000, start, timeout + 5) as attack:
+        under_attack = _timed_requests(server.url, 400)
+        measured_within = time.monotonic() - started
+        answers = attack.answers()
+    slowest = max(seconds for _, seconds in answers)
     print(
-        f"\nlegitimate p99: {p99(baseline) * 1000:.1f} ms before, {p99(under_attack) * 1000:.1f}"
-        f" ms with 1,000 slow sockets (median {statistics.median(under_attack) * 1000:.1f} ms);"
-        f" measured within {measured_within:.1f} s; {len(closed)} closed by the server"
-        f" after {all_closed_after:.1f} s"
+        f"\nslow {part}: legitimate p99 {p99(baseline) * 1000:.1f} ms before,"
+        f" {p99(under_attack) * 1000:.1f} ms with 1,000 open (400/400 OK, median"
+        f" {statistics.median(under_attack) * 1000:.1f} ms, measured within"
+        f" {measured_within:.1f} s); slow ones answered {_tally(answers)}, each closed within"
+        f" {slowest:.1f} s (timeout {timeout:.0f} s)"
     )
-    assert measured_within < 6  # the slow sockets were all open while we measured
-    assert len(closed) == 1000 and all_closed_after < 6 + 2 + 2
+    assert measured_within < timeout  # the slow requests were all open while we measured
+    assert _tally(answers) == {"408": 1000}
+    assert slowest <= timeout + 2
     assert p99(under_attack) <= 2 * p99(baseline)
 
 
 @pytest.mark.slow
-def test_past_the_connection_cap_the_idlest_sockets_make_room(reporting_serve, tmp_path):
-    """Threat: past the file-descriptor limit, slow sockets made every new submission fail.
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_past_the_connection_cap_the_slowest_requests_make_room(reporting_serve, tmp_path, part):
+    """Threat: past the file-descriptor limit, slow sockets made every new submission fail;
+    and bodies, read before a request counts as in flight, could pile up past the cap.
 
     Bound: each worker keeps at most ``--max-connections`` open (200 here); with 300 slow
-    sockets, every new legitimate request is served, because each new connection pushes out
-    the one that has waited longest for its headers.
+    requests (headers, or bodies; their timeouts at 30 s), every new legitimate request is
+    served, because each new connection pushes out the one that has waited longest for its
+    request: at least 100 slow ones are answered 503 and closed. So the bodies being read
+    hold at most max-connections x 16 KiB.
+    """
+    _allow_open_files(300)
+    server = reporting_serve(
+        f"sqlite:///{tmp_path / 'cap.db'}",
+        "--max-connections", "200", "--header-timeout", "30", "--body-timeout", "30",
+    )  # fmt: skip
+    port = int(server.url.rsplit(":", 1)[1])
+    start = SLOW_HEADERS if part == "headers" else SLOW_BODY
+    with SlowAttack(port, 300, start, 5.0) as attack:
+        served = [
+            httpx.get(f"{server.url}/api/v1/precincts/P0001", timeout=10).status_code
+            for _ in range(50)
+        ]
+        tally = _tally(attack.answers())
+    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+    (line,) = [x for x in metrics.splitlines() if x.startswith("caucus_connections_shed_total")]
+    print(
+        f"\n300 slow {part}, cap 200: legitimate {served.count(200)}/50; slow ones answered"
+        f" {tally} (503: pushed out; none: still open when the attacker gave up);"
+        f" shed {float(line.split()[1]):.0f}"
+    )
+    assert served == [200] * 50
+    assert tally.get("503", 0) >= 100 and float(line.split()[1]) >= 100
+
+
+@pytest.mark.slow
+def test_past_the_in_flight_limit_fast_requests_get_503_at_once(reporting_serve, tmp_path):
+    """Threat: more requests at once than a worker can handle pile up in it and slow every
+    request (a flood of complete, legitimate-looking requests).
+
+    Bound: past ``--max-in-flight`` (4 here, on a server taking 300 ms a request: injected
+    latency), of 16 fast requests sent together exactly 4 are handled and 12 are answered
+    503 "overloaded" with Retry-After at once (well before the 300 ms the others take).
     """
     server = reporting_serve(
-        f"sqlite:///{tmp_path / 'cap.db'}", "--max-connections", "200", "--header-timeout", "30"
+        f"sqlite:///{tmp_path / 'in-flight.db'}",
+        "--max-in-flight", "4", "--fault-latency-ms", "300",
+    )  # fmt: skip
+    barrier = threading.Barrier(16, timeout=30)
+
+    def one(_: int) -> tuple[int, str, float]:
+        with server.client() as client:
+            assert client.get("/livez").status_code == 200  # connected (no latency there)
+            barrier.wait()
+            started = time.perf_counter()
+            response = client.get("/api/v1/results")
+            took = time.perf_counter() - started
+        kind = response.json().get("type", "") if response.status_code == 503 else ""
+        retry = response.headers.get("retry-after", "")
+        return response.status_code, f"{kind} {retry}".strip(), took
+
+    with ThreadPoolExecutor(16) as pool:
+        answered = list(pool.map(one, range(16)))
+    refused = [took for status, _, took in answered if status == 503]
+    handled = [took for status, _, took in answered if status == 200]
+    print(
+        f"\n16 requests at once, --max-in-flight 4: {len(handled)} x 200 (slowest"
+        f" {max(handled) * 1000:.0f} ms), {len(refused)} x 503 overloaded (slowest"
+        f" {max(refused) * 1000:.0f} ms)"
     )
-    port = int(server.url.rsplit(":", 1)[1])
-    opened, stop, closed = threading.Event(), threading.Event(), []
-    slow = threading.Thread(
-        target=asyncio.run, args=(_slow_sockets(port, 300, opened, stop, closed),), daemon=True
-    )
-    slow.start()
-    assert opened.wait(20)
-    served = [
-        httpx.get(f"{server.url}/api/v1/precincts/P0001", timeout=10).status_code for _ in range(50)
-    ]
-    stop.set()
-    slow.join(timeout=10)
-    shed = httpx.get(f"{server.url}/metrics", timeout=10).text
-    (line,) = [x for x in shed.splitlines() if x.startswith("caucus_connections_shed_total")]
-    print(f"\n300 slow sockets, cap 200: legitimate {served.count(200)}/50; shed {line.split()[1]}")
-    assert served == [200] * 50
-    assert float(line.split()[1]) >= 100
+    assert sorted(status for status, _, _ in answered) == [200] * 4 + [503] * 12
+    assert {why for status, why, _ in answered if status == 503} == {"overloaded 1"}
+    assert min(handled) >= 0.3 and max(refused) < 0.15
 
 
 def _rss_mib(pid: int) -> float:
