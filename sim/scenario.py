@@ -36,12 +36,27 @@ SCENARIO_KEYS = {
 """Top-level keys that describe the scenario rather than the night; ``record`` names the public
 record its plots are drawn against ("iowa-2020" or "iowa-2016")."""
 
-FACTS, CALIBRATE = "facts", "calibrate"
+FACTS, MEASURED, CALIBRATE, CHOICES = "facts", "measured", "calibrate", "choices"
 """Tables that say where the night's values come from, keyed by dotted night key:
 ``[facts] "hotline.operators" = "source"`` marks a value the public record states (set as
-stated, never fitted); ``[calibrate] "hotline.lines" = {range = [50, 1000], why = "..."}``
-marks an unknown with its plausible range and the reasoning behind it."""
+stated, never fitted); ``[measured] "precincts.attendance_median" = "where"`` a value measured
+from the night's data (set as measured, never fitted); ``[calibrate] "hotline.lines" = {range =
+[50, 1000], why = "..."}`` an unknown with its plausible range and the reasoning behind it (an
+item of a list of numbers too: ``"mistakes.weights[0]"``); ``[choices] "hotline.pin_screening" =
+"why"`` a switch or structural choice of the scenario, not a quantity. A value is in one of them
+at most."""
 
+CLAIMS = (FACTS, MEASURED, CALIBRATE, CHOICES)
+_STATED = {
+    FACTS: ("the source", "a fact is set as stated"),
+    MEASURED: ("where it is measured", "a measured value is set as measured"),
+    CHOICES: ("the reasoning", "a choice is set in the scenario"),
+}
+"""What the text of a stated table gives, and the rule it keeps."""
+_KIND = {FACTS: "a fact", MEASURED: "measured", CHOICES: "a choice"}
+
+_INDEXED = re.compile(r"^(.+)\[(\d+)\]$")
+"""A dotted key naming one item of a list: ``mistakes.weights[0]``."""
 _OFFSET = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(h|hours?|min|minutes?|m)$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _CLOCK_12H = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?$")
@@ -88,29 +103,45 @@ class Scenario:
     """Night values the public record states, by dotted key (the ``[facts]`` table)."""
     unknowns: dict[str, Unknown] = field(default_factory=dict)
     """Night values nobody recorded, with their ranges (the ``[calibrate]`` table)."""
+    measured: dict[str, str] = field(default_factory=dict)
+    """Night values measured from the night's data, with where (the ``[measured]`` table)."""
+    choices: dict[str, str] = field(default_factory=dict)
+    """Switches and structural choices, with why (the ``[choices]`` table)."""
     base: Scenario | None = field(default=None, repr=False, compare=False)
     """What this scenario was made from: its ``extends`` file, or the scenario it overrides."""
 
     def value(self, key: str) -> Any:
-        """The night's value of a dotted key, e.g. ``value("hotline.operators")``."""
+        """The night's value of a dotted key, e.g. ``value("hotline.operators")`` or
+        ``value("mistakes.weights[0]")``."""
+        path, index = _indexed(key)
         node: Any = self.night
-        for part in key.split("."):
+        for part in path.split("."):
             node = getattr(node, part)
-        return node
+        return node if index is None else node[index]
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """This scenario with dotted keys replaced, e.g. ``{"hotline.lines": 60}``. A value
-        set over a fact makes the scenario a what-if: that fact is no longer claimed."""
+        set over a fact (or a measured value, or a choice) makes the scenario a what-if: it is no
+        longer claimed. A key may name one item of a list (``"mistakes.weights[0]"``)."""
         table = _deep_copy(self.table)
-        if table.get(FACTS):
-            table[FACTS] = {k: v for k, v in table[FACTS].items() if k not in overrides}
+        overridden = {_indexed(dotted)[0] for dotted in overrides}
+        for claims in (FACTS, MEASURED, CHOICES):
+            if table.get(claims):
+                table[claims] = {k: v for k, v in table[claims].items() if k not in overridden}
         for dotted, value in overrides.items():
-            *sections, key = dotted.split(".")
+            path, index = _indexed(dotted)
+            *sections, key = path.split(".")
             node = table
             for section in sections:
                 node = node.setdefault(section, {})
                 if not isinstance(node, dict):
                     raise ScenarioError(f"--set {dotted}: {section} is not a table")
+            if index is not None:
+                items = list(node.get(key) or self.value(path))
+                if index >= len(items):
+                    raise ScenarioError(f"--set {dotted}: {path} has {len(items)} items")
+                items[index] = value
+                value = items
             node[key] = value
         made = scenario_from_table(table, self.path or Path("<overrides>"))
         return dataclasses.replace(made, base=self.base or self)
@@ -169,7 +200,7 @@ def load_scenario(path: Path | str) -> Scenario:
 def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
     """Validate a resolved table into a Scenario; raises ScenarioError naming the key."""
     where = str(path)
-    night_table = {k: v for k, v in table.items() if k not in (*SCENARIO_KEYS, FACTS, CALIBRATE)}
+    night_table = {k: v for k, v in table.items() if k not in (*SCENARIO_KEYS, *CLAIMS)}
     meta = {}
     for key, kind in SCENARIO_KEYS.items():
         if key in table:
@@ -179,13 +210,9 @@ def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
             f"{where}: replications: must be at least 1, got {meta['replications']}"
         )
     night = _build(where, NightConfig, night_table, "")
-    facts = _facts(where, table.get(FACTS, {}), night_table)
+    stated = {name: _stated(where, name, table.get(name, {}), night_table) for name in _STATED}
     unknowns = _unknowns(where, table.get(CALIBRATE, {}), night)
-    if both := sorted(facts.keys() & unknowns.keys()):
-        raise ScenarioError(
-            f"{where}: {CALIBRATE}.{both[0]}: is a fact ({facts[both[0]].source}); "
-            "a fact is set as stated, never fitted"
-        )
+    _once(where, {**stated, CALIBRATE: {key: u.why for key, u in unknowns.items()}})
     return Scenario(
         name=meta.get("name", path.stem),
         night=night,
@@ -194,27 +221,48 @@ def scenario_from_table(table: dict[str, Any], path: Path) -> Scenario:
         replications=meta.get("replications", 20),
         path=path,
         table=table,
-        facts=facts,
+        facts={key: Fact(key, source) for key, source in stated[FACTS].items()},
         unknowns=unknowns,
+        measured=stated[MEASURED],
+        choices=stated[CHOICES],
     )
 
 
-def _facts(where: str, table: Any, night_table: dict[str, Any]) -> dict[str, Fact]:
-    """The ``[facts]`` table: each key must be set in the night's tables, beside its source."""
+def _stated(where: str, name: str, table: Any, night_table: dict[str, Any]) -> dict[str, str]:
+    """A ``[facts]``, ``[measured]`` or ``[choices]`` table: each key must be set in the
+    night's tables, beside its text (the source, where it is measured, or why)."""
+    gives, rule = _STATED[name]
     if not isinstance(table, dict):
-        raise ScenarioError(f"{where}: {FACTS}: expected a table of key = source")
-    facts = {}
-    for key, source in table.items():
-        if not isinstance(source, str) or not source.strip():
-            raise ScenarioError(f"{where}: {FACTS}.{key}: expected the source as text")
+        raise ScenarioError(f"{where}: {name}: expected a table of key = {gives}")
+    texts = {}
+    for key, text in table.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ScenarioError(f"{where}: {name}.{key}: expected {gives} as text")
         if not _sets(night_table, key):
-            section, _, name = key.rpartition(".")
+            section, _, field_name = key.rpartition(".")
+            setting = f"[{section}] {field_name} = ..." if section else f"{field_name} = ..."
             raise ScenarioError(
-                f"{where}: {FACTS}.{key}: not set in the scenario; a fact is set as stated "
-                f"([{section}] {name} = ...)"
+                f"{where}: {name}.{key}: not set in the scenario; {rule} ({setting})"
             )
-        facts[key] = Fact(key, source.strip())
-    return facts
+        texts[key] = text.strip()
+    return texts
+
+
+def _once(where: str, claims: dict[str, dict[str, str]]) -> None:
+    """Each value in one table at most: a fact, measured, an unknown or a choice."""
+    seen: dict[str, tuple[str, str]] = {}
+    for name, texts in claims.items():
+        for key, text in texts.items():
+            path = _indexed(key)[0]
+            first, said = seen.setdefault(path, (name, text))
+            if first == name:
+                continue
+            rule = (
+                f"{_STATED[first][1]}, never fitted"
+                if name == CALIBRATE
+                else "a value is stated in one table only"
+            )
+            raise ScenarioError(f"{where}: {name}.{key}: is {_KIND[first]} ({said}); {rule}")
 
 
 def _unknowns(where: str, table: Any, night: NightConfig) -> dict[str, Unknown]:
@@ -224,11 +272,19 @@ def _unknowns(where: str, table: Any, night: NightConfig) -> dict[str, Unknown]:
     unknowns = {}
     for key, spec in table.items():
         at = f"{where}: {CALIBRATE}.{key}"
+        path, index = _indexed(key)
         value: Any = night
-        for part in key.split("."):
+        for part in path.split("."):
             if not dataclasses.is_dataclass(value) or not hasattr(value, part):
                 raise ScenarioError(f"{at}: not a key of the night")
             value = getattr(value, part)
+        if index is not None:
+            if not isinstance(value, tuple):
+                raise ScenarioError(f"{at}: {path} is not a list")
+            if index >= len(value):
+                raise ScenarioError(f"{at}: {path} has {len(value)} items")
+            value = value[index]
+        name = path.rsplit(".", 1)[-1]
         kind = type(value)
         if kind not in (int, float):
             raise ScenarioError(f"{at}: only numbers can be fitted, this is {value!r}")
@@ -243,9 +299,9 @@ def _unknowns(where: str, table: Any, night: NightConfig) -> dict[str, Unknown]:
             or not bounds[0] < bounds[1]
         ):
             raise ScenarioError(f"{at}: range: expected [low, high] numbers with low < high")
-        if min(bounds) < 0 and not _may_be_negative(key.rsplit(".", 1)[-1]):
+        if min(bounds) < 0 and not _may_be_negative(name):
             raise ScenarioError(f"{at}: range: must not be negative, got {bounds}")
-        if _is_probability(key.rsplit(".", 1)[-1]) and max(bounds) > 1:
+        if _is_probability(name) and max(bounds) > 1:
             raise ScenarioError(f"{at}: range: is a probability or share, so at most 1")
         if not isinstance(why, str) or not why.strip():
             raise ScenarioError(f"{at}: why: give the reasoning behind the range")
@@ -300,9 +356,10 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(base, str):
         raise ScenarioError(f"{path}: extends: expected a file name, got {base!r}")
     merged = _merge(_resolve(path.parent / base, (*chain, resolved)), table)
-    # A value set over a base's fact makes a what-if; over a base's unknown, a decision (a plan
-    # with no app has no unknown app adoption): neither is claimed unless this file says so.
-    for claims in (FACTS, CALIBRATE):
+    # A value set over a base's fact, measured value or choice makes a what-if; over a base's
+    # unknown, a decision (a plan with no app has no unknown app adoption): neither is claimed
+    # unless this file says so.
+    for claims in CLAIMS:
         if isinstance(merged.get(claims), dict):
             own = table.get(claims, {})
             merged[claims] = {
@@ -322,9 +379,17 @@ def _nearest(path: Path) -> str:
     return f" (did you mean {path.with_name(close[0])}?)" if close else ""
 
 
+def _indexed(key: str) -> tuple[str, int | None]:
+    """A dotted key and the list item it names: ``("mistakes.weights", 0)`` from
+    ``"mistakes.weights[0]"``, ``("hotline.lines", None)`` from ``"hotline.lines"``."""
+    if match := _INDEXED.match(key):
+        return match[1], int(match[2])
+    return key, None
+
+
 def _sets(table: dict[str, Any], dotted: str) -> bool:
-    """Whether ``table`` itself sets the dotted night key."""
-    *sections, name = dotted.split(".")
+    """Whether ``table`` itself sets the dotted night key (a list item: the list)."""
+    *sections, name = _indexed(dotted)[0].split(".")
     node: Any = table
     for section in sections:
         node = node.get(section) if isinstance(node, dict) else None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import NightConfig
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, night_values
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "model.md"
@@ -136,32 +136,78 @@ def presets() -> list[Scenario]:
 
 
 def facts_and_assumptions(scenarios: list[Scenario]) -> str:
-    """Per preset that stands for a real night: its facts (with sources) and its unknowns
-    (with ranges and reasoning). Variants of another preset (``extends``) are left out: they
-    state their base's facts except what they change (section 2.3)."""
+    """Per preset that stands for a real night, every value it states, by where it comes from:
+    its facts (with sources), what it measures from data (with where), its unknowns (with
+    ranges and reasoning) and its choices (with why); then the keys it leaves at the model's
+    defaults. Variants of another preset (``extends``) are left out: they state their base's
+    values except what they change (section 2.3)."""
     text = []
     for scenario in scenarios:
-        if scenario.base is not None or not (scenario.facts or scenario.unknowns):
+        stated = (scenario.facts, scenario.measured, scenario.unknowns, scenario.choices)
+        if scenario.base is not None or not any(stated):
             continue
         text += [f"#### {scenario.name} (`scenarios/{scenario.path.name}`)", ""]
-        if scenario.facts:
-            text += ["Facts (set as stated, never fitted):", ""]
-            text += ["| key | value | source |", "|---|---|---|"]
+        text += [
+            f"{len(scenario.facts)} facts, {len(scenario.measured)} values measured from data, "
+            f"{len(scenario.unknowns)} unknowns and {len(scenario.choices)} choices.",
+            "",
+        ]
+        tables = (
+            (
+                "Facts (set as stated, never fitted):",
+                ("source",),
+                {key: (fact.source,) for key, fact in scenario.facts.items()},
+            ),
+            (
+                "Measured from data (set as measured, never fitted):",
+                ("where",),
+                {key: (where,) for key, where in scenario.measured.items()},
+            ),
+            (
+                "Assumptions (unknowns, fitted within their range):",
+                ("range", "why"),
+                {
+                    key: (f"{_number(u.low)} to {_number(u.high)}", u.why)
+                    for key, u in scenario.unknowns.items()
+                },
+            ),
+            (
+                "Choices (switches and structure, not quantities):",
+                ("why",),
+                {key: (why,) for key, why in scenario.choices.items()},
+            ),
+        )
+        for title, columns, rows in tables:
+            if rows:
+                text += _claims(title, columns, scenario, rows)
+        claimed = {key.split("[")[0] for claims in stated for key in claims}
+        if unstated := [key for key in night_values(scenario.night) if key not in claimed]:
+            keys = ", ".join(f"`{key}`" for key in unstated)
             text += [
-                f"| `{key}` | {_cell(scenario.value(key))} | {_cell(fact.source)} |"
-                for key, fact in scenario.facts.items()
+                f"Not stated, at the model's defaults (its nights do not read them): {keys}.",
+                "",
             ]
-            text.append("")
-        if scenario.unknowns:
-            text += ["Assumptions (unknowns, fitted within their range):", ""]
-            text += ["| key | value | range | why |", "|---|---|---|---|"]
-            text += [
-                f"| `{key}` | {_cell(scenario.value(key))} | {_number(u.low)} to "
-                f"{_number(u.high)} | {_cell(u.why)} |"
-                for key, u in scenario.unknowns.items()
-            ]
-            text.append("")
-    return "\n".join(text).rstrip() or "No preset has a `[facts]` or `[calibrate]` table yet."
+    return "\n".join(text).rstrip() or "No preset states where its values come from yet."
+
+
+def _claims(
+    title: str, columns: tuple[str, ...], scenario: Scenario, rows: dict[str, tuple[str, ...]]
+) -> list[str]:
+    """One table of a preset's stated values: key, value, then ``columns``."""
+    header = ("key", "value", *columns)
+    return [
+        title,
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *(
+            "| "
+            + " | ".join((f"`{key}`", _cell(scenario.value(key)), *(_cell(c) for c in cells)))
+            + " |"
+            for key, cells in rows.items()
+        ),
+        "",
+    ]
 
 
 def generated_blocks() -> dict[str, str]:

@@ -394,7 +394,8 @@ def html_warnings(warnings: list[str]) -> str:
 
 def html_inputs(scenario: Scenario) -> str:
     """What differs from the scenario's base, then every input of the night with where it
-    comes from (a fact of the record, an assumption with its range, or a default)."""
+    comes from (a fact of the record, measured from data, an assumption with its range, a
+    choice, or a default)."""
     parts = ["<h2>Inputs</h2>"]
     if scenario.base is not None:
         base = scenario.base
@@ -412,11 +413,20 @@ def html_inputs(scenario: Scenario) -> str:
     defaults = night_values(NightConfig())
     rows = []
     for key, value in night_values(scenario.night).items():
+        items = [u for k, u in scenario.unknowns.items() if k.startswith(f"{key}[")]
         if key in scenario.facts:
             origin = f"fact: {scenario.facts[key].source}"
+        elif key in scenario.measured:
+            origin = f"measured: {scenario.measured[key]}"
         elif key in scenario.unknowns:
             unknown = scenario.unknowns[key]
             origin = f"assumption in [{unknown.low:g}, {unknown.high:g}]: {unknown.why}"
+        elif items:
+            origin = "assumptions: " + "; ".join(
+                f"{u.key[len(key) :]} in [{u.low:g}, {u.high:g}]: {u.why}" for u in items
+            )
+        elif key in scenario.choices:
+            origin = f"choice: {scenario.choices[key]}"
         else:
             origin = "default" if defaults[key] == value else "set by the scenario"
         rows.append((key, _text(value), origin))

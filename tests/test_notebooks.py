@@ -13,7 +13,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 ROOT = NOTEBOOKS.parent
 SMALL_DELAYS = "NIGHTS = 2\nWORKERS = 1\nTRAJECTORIES = 2\nPOINT_NIGHTS = 1"
 FAST = {
-    "expected-delays.ipynb": (SMALL_DELAYS, 4, "ranked: the 26 unknowns of its [calibrate] table"),
+    "expected-delays.ipynb": (SMALL_DELAYS, 4, "ranked: the 53 unknowns of its [calibrate] table"),
     "expected-delays.ipynb, no [calibrate] table": (
         SMALL_DELAYS + '\nSCENARIO = "../scenarios/phone-first.toml"',
         4,

@@ -1,6 +1,7 @@
 """Scenario presets by name: found from any folder, listed by `caucus scenarios`, and shipped in
 the wheel as package data."""
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -8,13 +9,99 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from caucus.cli import main
+from sim.night import Night
 from sim.presets import FOLDER, find_scenario, first_sentence, presets
+from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class Reading:
+    """A night's config (or one of its tables) that records the dotted key of every value a
+    night reads from it, e.g. ``hotline.lines``."""
+
+    def __init__(self, config: Any, seen: set[str], prefix: str = ""):
+        object.__setattr__(self, "_config", config)
+        object.__setattr__(self, "_seen", seen)
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._config, name)
+        key = f"{self._prefix}{name}"
+        if dataclasses.is_dataclass(value):
+            return Reading(value, self._seen, f"{key}.")
+        self._seen.add(key)
+        return value
+
+
+def reads(scenario: Scenario) -> set[str]:
+    """The keys of every value one night of the scenario (its seed's) reads."""
+    seen: set[str] = set()
+    Night(Reading(scenario.night, seen), scenario.seed).run()
+    return seen
+
+
+def stated(scenario: Scenario) -> set[str]:
+    """The keys a scenario states in [facts], [measured], [calibrate] or [choices]; a list
+    counts when each of its items is an unknown."""
+    keys = {*scenario.facts, *scenario.measured, *scenario.choices}
+    items: dict[str, set[str]] = {}
+    for key in scenario.unknowns:
+        path, _, index = key.partition("[")
+        items.setdefault(path, set()).add(index)
+    for path, indices in items.items():
+        if "" in indices or len(indices) == len(scenario.value(path)):
+            keys.add(path)
+    return keys
+
+
+def test_reads_records_what_a_night_reads(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(
+        "[precincts]\nregular = 30\nsatellites = 0\ncounties = 3\n"
+        '[prank]\nleak_min = "never"\n[release]\nmode = "continuous"\n'
+    )
+    small = load_scenario(path)
+    plain = reads(small)
+    assert {"precincts.regular", "hotline.pin_screening", "prank.leak_min"} <= plain
+    assert not {"hotline.pin_screen_min", "prank.peak_per_min", "release.batch_times_min"} & plain
+    screened = reads(small.with_overrides({"hotline.pin_screening": True}))
+    assert "hotline.pin_screen_min" in screened
+    assert reads(small.with_overrides({"prank.leak_min": "21:00"})) >= {"prank.peak_per_min"}
+
+
+def test_stated_counts_a_list_only_when_every_item_is_an_unknown(tmp_path):
+    path = tmp_path / "items.toml"
+    lines = [f'"mistakes.weights[{i}]" = {{ range = [0.02, 1.0], why = "x" }}' for i in range(6)]
+    path.write_text("[calibrate]\n" + "\n".join(lines[:5]) + "\n")
+    assert stated(load_scenario(path)) == set()
+    path.write_text("[calibrate]\n" + "\n".join(lines) + "\n")
+    assert stated(load_scenario(path)) == {"mistakes.weights"}
+
+
+REAL_NIGHTS = [
+    path
+    for path in sorted(FOLDER.glob("*.toml"))
+    if "record" in load_scenario(path).table and load_scenario(path).base is None
+]
+"""Presets that stand for a night that happened: a public record, no base file."""
+
+
+@pytest.mark.parametrize("preset", REAL_NIGHTS, ids=lambda p: p.stem)
+def test_every_value_a_real_night_reads_is_stated(preset):
+    """Each value one of its nights reads is a fact of the record, measured from data, an
+    unknown with its range, or a choice: none sits unstated at a model default."""
+    scenario = load_scenario(preset)
+    assert reads(scenario) - stated(scenario) == set()
+
+
+def test_the_real_nights_are_2020_and_2016():
+    assert [p.stem for p in REAL_NIGHTS] == ["iowa-2016", "iowa-2020"]
 
 
 def test_a_preset_is_found_by_name_from_any_folder(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 
 from sim.config import NightConfig
 from sim.scenario import ScenarioError, load_scenario, parse_minutes
-from studies.run_folder import to_toml
+from studies.run_folder import html_inputs, to_toml
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -237,6 +237,41 @@ def test_resolved_table_round_trips_through_toml(tmp_path):
             '[calibrate]\n"hotline.operators" = {range = [20, 90], why = "x"}\n',
             "calibrate.hotline.operators: is a fact (IDP: 45 phones); a fact is set as stated",
         ),
+        (
+            '[measured]\n"precincts.counties" = "2020 results"\n',
+            "measured.precincts.counties: not set in the scenario; a measured value is set as "
+            "measured ([precincts] counties = ...)",
+        ),
+        ('[choices]\n"horizon_min" = "a week"\n', "choices.horizon_min: not set in the scenario"),
+        ("horizon_min = 60.0\n[choices]\nhorizon_min = 1\n", "expected the reasoning as text"),
+        (
+            '[precincts]\ncounties = 99\n[measured]\n"precincts.counties" = "2020 results"\n'
+            '[calibrate]\n"precincts.counties" = {range = [90, 99], why = "x"}\n',
+            "calibrate.precincts.counties: is measured (2020 results); a measured value is set "
+            "as measured, never fitted",
+        ),
+        (
+            '[hotline]\npin_screening = false\n[facts]\n"hotline.pin_screening" = "AP"\n'
+            '[choices]\n"hotline.pin_screening" = "off"\n',
+            "choices.hotline.pin_screening: is a fact (AP); a value is stated in one table only",
+        ),
+        (
+            '[mistakes]\nweights = [1, 1, 1, 1, 1, 1]\n[measured]\n"mistakes.weights" = "x"\n'
+            '[calibrate]\n"mistakes.weights[2]" = {range = [0.1, 2], why = "y"}\n',
+            "calibrate.mistakes.weights[2]: is measured (x)",
+        ),
+        (
+            '[calibrate]\n"mistakes.weights[6]" = {range = [0, 1], why = "x"}\n',
+            "calibrate.mistakes.weights[6]: mistakes.weights has 6 items",
+        ),
+        (
+            '[calibrate]\n"hotline.lines[0]" = {range = [1, 9], why = "x"}\n',
+            "calibrate.hotline.lines[0]: hotline.lines is not a list",
+        ),
+        (
+            '[calibrate]\n"precincts.groups[0]" = {range = [0, 1], why = "x"}\n',
+            "calibrate.precincts.groups[0]: only numbers can be fitted, this is 'Buttigieg'",
+        ),
     ],
 )
 def test_bad_scenarios_name_file_and_key(tmp_path, text, message):
@@ -324,3 +359,84 @@ def test_every_preset_loads_and_says_what_it_is(preset):
     scenario = load_scenario(preset)
     assert scenario.description.strip()
     assert preset.read_text().startswith("#")  # documented at its top
+
+
+STATED = """name = "stated"
+horizon_min = 4320.0
+[precincts]
+counties = 99
+[mistakes]
+weights = [0.35, 0.15, 0.15, 0.1, 0.15, 0.1]
+[hotline]
+pin_screening = false
+[measured]
+"precincts.counties" = "2020 results: 99 counties"
+[choices]
+"horizon_min" = "three days"
+"hotline.pin_screening" = "no screen"
+[calibrate]
+"mistakes.weights[0]" = { range = [0.02, 1.0], why = "not recorded" }
+"mistakes.weights[5]" = { range = [0.02, 1.0], why = "not recorded either" }
+"""
+
+
+def test_measured_values_and_choices_are_stated_apart(tmp_path):
+    scenario = load_scenario(write(tmp_path, "stated.toml", STATED))
+    assert scenario.measured == {"precincts.counties": "2020 results: 99 counties"}
+    assert scenario.choices == {"horizon_min": "three days", "hotline.pin_screening": "no screen"}
+    assert scenario.value("horizon_min") == 4320.0 and not scenario.facts
+    first = scenario.unknowns["mistakes.weights[0]"]
+    assert (first.low, first.high, first.integer) == (0.02, 1.0, False)
+    assert scenario.value("mistakes.weights[5]") == 0.1
+    assert tomllib.loads(to_toml(scenario.table)) == scenario.table
+
+
+def test_an_item_of_a_list_is_fitted_on_its_own(tmp_path):
+    scenario = load_scenario(write(tmp_path, "stated.toml", STATED))
+    fitted = scenario.with_overrides({"mistakes.weights[0]": 0.9, "mistakes.weights[5]": 0.5})
+    assert fitted.night.mistakes.weights == (0.9, 0.15, 0.15, 0.1, 0.15, 0.5)
+    assert fitted.unknowns.keys() == scenario.unknowns.keys()
+    assert fitted.measured == scenario.measured and fitted.choices == scenario.choices
+    unset = load_scenario(write(tmp_path, "unset.toml", 'name = "unset"\n'))  # the defaults'
+    assert unset.with_overrides({"mistakes.weights[1]": 0.5}).night.mistakes.weights == (
+        0.35,
+        0.5,
+        0.15,
+        0.1,
+        0.15,
+        0.1,
+    )
+    with pytest.raises(ScenarioError, match=r"--set mistakes.weights\[6\]: .* has 6 items"):
+        scenario.with_overrides({"mistakes.weights[6]": 0.5})
+
+
+def test_a_value_set_over_a_measured_value_or_a_choice_is_a_what_if(tmp_path):
+    write(tmp_path, "stated.toml", STATED)
+    variant = write(
+        tmp_path,
+        "variant.toml",
+        'extends = "stated.toml"\n[precincts]\ncounties = 20\n[hotline]\npin_screening = true\n',
+    )
+    what_if = load_scenario(variant)
+    assert what_if.measured == {} and what_if.choices == {"horizon_min": "three days"}
+    assert what_if.unknowns.keys() == {"mistakes.weights[0]", "mistakes.weights[5]"}
+    kept = load_scenario(tmp_path / "stated.toml")
+    assert kept.with_overrides({"horizon_min": 600.0}).choices == {
+        "hotline.pin_screening": "no screen"
+    }
+    # a variant that sets the list decides its items: they are no longer unknown
+    decided = write(
+        tmp_path,
+        "decided.toml",
+        'extends = "stated.toml"\n[mistakes]\nweights = [1, 1, 1, 1, 1, 1]\n',
+    )
+    assert load_scenario(decided).unknowns == {}
+
+
+def test_the_inputs_table_says_where_each_value_comes_from(tmp_path):
+    html = html_inputs(load_scenario(write(tmp_path, "stated.toml", STATED)))
+    assert "measured: 2020 results: 99 counties" in html
+    assert "choice: no screen" in html and "choice: three days" in html
+    assert "assumptions: [0] in [0.02, 1]: not recorded; [5] in [0.02, 1]: not recorded either" in (
+        html
+    )
