@@ -27,11 +27,12 @@ from reporting.plan import read_plan
 from reporting.progress import ProgressBoard
 from reporting.releases import release_on_schedule
 from reporting.roster import load_roster
+from reporting.staff import StaffRoster
 from reporting.storage import StorageError, open_storage
 
 log = logging.getLogger("reporting")
 
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 
 
 def token_signer(settings: Settings) -> TokenSigner:
@@ -44,6 +45,7 @@ def token_signer(settings: Settings) -> TokenSigner:
 def create_app(settings: Settings) -> FastAPI:
     """The reporting service; storage opens when the app starts and closes when it stops."""
     roster = load_roster(settings.roster)
+    staff = StaffRoster(settings.roster)
     plan = read_plan(settings.plan) if settings.plan else None
     injector = FaultInjector(settings.faults)
     trusted = parse_networks(settings.trusted_proxies)
@@ -61,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.service = Service(
             settings=settings,
             roster=roster,
+            staff=staff,
             storage=storage,
             signer=token_signer(settings),
             board=ResultsBoard(storage, roster, settings.results_ttl_s, settings.batches),

@@ -265,9 +265,11 @@ def run_serve(args: argparse.Namespace) -> int:
     from reporting.night import night_minute
     from reporting.plan import PlanError, read_plan
     from reporting.roster import RosterError, load_roster
+    from reporting.staff import StaffRoster
 
     try:
         load_roster(args.roster)
+        StaffRoster(args.roster)
         if args.plan:
             read_plan(args.plan)
     except (RosterError, PlanError) as error:

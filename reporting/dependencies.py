@@ -19,6 +19,7 @@ from reporting.limits import RateLimiter
 from reporting.night import NightClock
 from reporting.progress import ProgressBoard
 from reporting.roster import Roster
+from reporting.staff import StaffRoster
 from reporting.storage import Storage
 
 
@@ -28,6 +29,7 @@ class Service:
 
     settings: Settings
     roster: Roster
+    staff: StaffRoster
     storage: Storage
     signer: TokenSigner
     board: ResultsBoard
@@ -70,8 +72,22 @@ def _unauthorized(detail: str) -> ApiError:
     )
 
 
+def on_roster(service: Service, principal: Principal) -> bool:
+    """An operator's or reviewer's token (or a war-room screen a reviewer signed in) counts
+    only while that name is on the roster's staff files; chairs' and HQ's always do."""
+    role, name = principal.role, principal.subject
+    if role == "war-room":
+        role, _, name = name.partition(":")  # "reviewer:NAME" or "admin"
+    return role not in ("operator", "reviewer") or name in service.staff.hashes(role)
+
+
+def off_the_roster(principal: Principal) -> ApiError:
+    return _unauthorized(f"{principal.entered_by} is no longer on the roster")
+
+
 class ReporterBearer(HTTPBearer):
-    """A chair or operator with a valid token, within the submission rate limit.
+    """A chair or operator (still on the roster) with a valid token, within the submission
+    rate limit.
 
     Revocation is checked where it matters: inside the write (see :mod:`reporting.ledger`).
     One dependency that is its own security scheme: submissions are the hot path, and each
@@ -93,6 +109,8 @@ class ReporterBearer(HTTPBearer):
                 "Only precinct chairs and hotline operators report results",
                 "HQ reviewers correct a held result through the review queue",
             )
+        if not on_roster(service, principal):
+            raise off_the_roster(principal)
         wait = service.submit_limiter.allow(principal.entered_by)
         if wait:
             raise ApiError(
@@ -120,4 +138,6 @@ async def admin(
 
 
 def revoked() -> ApiError:
-    return _unauthorized("the session was revoked (the precinct's code was reset): sign in again")
+    return _unauthorized(
+        "the session was revoked (a precinct's code reset, a sign-out, or HQ): sign in again"
+    )

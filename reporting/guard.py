@@ -11,8 +11,12 @@ Credential Stuffing cheat sheets and NIST SP 800-63B section 5.2.2:
   so a typo an hour ago costs nothing. A guesser is slowed without touching the real chair,
   who signs in from another address;
 - per precinct: at most ``cap`` failures in a row (NIST: no more than 100) since the last
-  correct code. The cap holds the precinct's sign-in and raises an alert for HQ; the hotline
-  unlocks it (recorded) or resets the code. Sessions already open keep working.
+  correct code, decaying with the same half-life, so wrong codes sent hours ago do not leave
+  the chair one typo from a hold. The cap holds the precinct's sign-in and raises an alert
+  for HQ; the hold does not decay: the hotline unlocks it (recorded) or resets the code, or
+  HQ lifts every hold at once. Sessions already open keep working. With the decay a precinct
+  takes at most ``cap`` (1 + ln 2 x night / half-life) wrong codes in a night without a hold:
+  932 in 12 hours.
 
 Times are epoch seconds.
 """
@@ -94,11 +98,13 @@ def reserve(
     if wait:
         return Gate("rate-limited", wait)
     held = tx.fetchone(
-        "SELECT failures, held_since FROM sign_in_accounts WHERE account = ?", (account,)
+        "SELECT failures, updated, held_since FROM sign_in_accounts WHERE account = ?",
+        (account,),
     )
-    in_a_row = held[0] if held else 0
-    if capped and in_a_row >= policy.cap:
-        if held and held[1] is None:
+    # decay between quick attempts must not let one more through (as in delay_s)
+    in_a_row = 0.0 if held is None else held[0] * 0.5 ** ((now - held[1]) / policy.half_life_s)
+    if capped and held is not None and (held[2] is not None or round(in_a_row) >= policy.cap):
+        if held[2] is None:
             tx.execute(
                 "UPDATE sign_in_accounts SET held_since = ? WHERE account = ?", (now, account)
             )
@@ -107,7 +113,7 @@ def reserve(
                 tx,
                 "sign-in-held",
                 "guard",
-                f"{in_a_row} wrong codes in a row: sign-in held until the hotline unlocks it",
+                f"{policy.cap} wrong codes in a row: sign-in held until the hotline unlocks it",
                 precinct_id=precinct,
                 open_alert=True,
             )
@@ -129,9 +135,10 @@ def reserve(
         (account, client, failures + 1, now),
     )
     tx.execute(
-        "INSERT INTO sign_in_accounts (account, failures, held_since) VALUES (?, 1, NULL)"
-        " ON CONFLICT (account) DO UPDATE SET failures = sign_in_accounts.failures + 1",
-        (account,),
+        "INSERT INTO sign_in_accounts (account, failures, updated, held_since)"
+        " VALUES (?, ?, ?, NULL) ON CONFLICT (account) DO UPDATE"
+        " SET failures = excluded.failures, updated = excluded.updated",
+        (account, in_a_row + 1, now),
     )
     code = tx.fetchone(
         "SELECT pin_hash FROM precinct_codes WHERE precinct_id = ?",
@@ -157,6 +164,16 @@ def signed_in(
     )
 
 
+def session_open(tx: Tx, session_id: str | None, now: float) -> bool:
+    """The session exists, is not revoked and has not expired (None: the admin key, no
+    session to check)."""
+    if session_id is None:
+        return True
+    return (
+        tx.fetchone(f"SELECT 1 FROM sessions WHERE {SESSION_OPEN}", (session_id, now)) is not None
+    )
+
+
 def unlock(tx: Tx, precinct_id: str, actor: str, reason: str) -> bool:
     """Lift a precinct's sign-in hold and forget its failures; False if it was not held."""
     row = tx.fetchone(
@@ -177,20 +194,45 @@ def reset_code(tx: Tx, precinct_id: str, pin_hash: str, now: float, actor: str, 
         " SET pin_hash = excluded.pin_hash, reset_at = excluded.reset_at",
         (precinct_id, pin_hash, now),
     )
-    (revoked,) = tx.fetchone(
-        "SELECT COUNT(*) FROM sessions WHERE role = 'chair' AND subject = ? AND revoked_at IS NULL",
-        (precinct_id,),
-    )
-    tx.execute(
-        "UPDATE sessions SET revoked_at = ?, revoked_by = ?"
-        " WHERE role = 'chair' AND subject = ? AND revoked_at IS NULL",
-        (now, actor, precinct_id),
-    )
+    revoked = _revoke(tx, "chair", precinct_id, now, actor)
     tx.execute("DELETE FROM sign_in_accounts WHERE account = ?", (f"precinct:{precinct_id}",))
     tx.execute("DELETE FROM sign_in_failures WHERE account = ?", (f"precinct:{precinct_id}",))
     close_alerts(tx, "sign-in-held", precinct_id)
     log(tx, "code-reset", actor, f"{reason} ({revoked} sessions revoked)", precinct_id=precinct_id)
     return revoked
+
+
+def unlock_all(tx: Tx, actor: str, reason: str) -> list[str]:
+    """Lift every precinct's sign-in hold, each recorded as its own unlock; the precincts."""
+    held = tx.fetchall(
+        "SELECT account FROM sign_in_accounts"
+        " WHERE held_since IS NOT NULL AND account LIKE ? ORDER BY account",
+        ("precinct:%",),
+    )
+    precincts = [account.removeprefix("precinct:") for (account,) in held]
+    for precinct_id in precincts:
+        unlock(tx, precinct_id, actor, reason)
+    return precincts
+
+
+def revoke_sessions(tx: Tx, role: str, name: str, now: float, actor: str, reason: str) -> int:
+    """Revoke every open session of an operator or a reviewer (a reviewer's war-room screens
+    too), recorded in the HQ log; how many were revoked."""
+    revoked = _revoke(tx, role, name, now, actor)
+    if role == "reviewer":
+        revoked += _revoke(tx, "war-room", f"reviewer:{name}", now, actor)
+    log(tx, "sessions-revoked", actor, f"{role}:{name}: {reason} ({revoked} sessions revoked)")
+    return revoked
+
+
+def _revoke(tx: Tx, role: str, subject: str, now: float, actor: str) -> int:
+    rows = tx.fetchall(
+        "UPDATE sessions SET revoked_at = ?, revoked_by = ?"
+        " WHERE role = ? AND subject = ? AND revoked_at IS NULL AND expires_at >= ?"
+        " RETURNING session_id",
+        (now, actor, role, subject, now),
+    )
+    return len(rows)
 
 
 SESSION_OPEN = "session_id = ? AND revoked_at IS NULL AND expires_at >= ?"

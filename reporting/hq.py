@@ -2,9 +2,11 @@
 releases and the night's progress.
 
 Everything done here is recorded with who did it and why. The hotline (an operator's token)
-and HQ (the admin key) may unlock a precinct's sign-in or give it a new code. HQ reviewers (a
-reviewer's token) and HQ work the review queue: each decision is a ledger row of its own.
-Only HQ releases a batch on command.
+and HQ (the admin key) may unlock a precinct's sign-in or give it a new code; HQ alone may lift
+every hold at once. HQ reviewers (a reviewer's token) and HQ work the review queue: each
+decision is a ledger row of its own. Only HQ releases a batch on command, and only HQ revokes
+an operator's or reviewer's sessions. A staff token works only while its session is open and
+its name is on the roster's staff files (checked on every use, and inside every write).
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from reporting.api import check_names
-from reporting.dependencies import Credentials, Service, ServiceDep, StorageDep, admin, revoked
+from reporting.dependencies import (
+    Credentials,
+    Service,
+    ServiceDep,
+    StorageDep,
+    admin,
+    off_the_roster,
+    on_roster,
+    revoked,
+)
 from reporting.errors import PROBLEM_RESPONSES, ApiError, problem, storage_unavailable
 from reporting.ledger import Outcome
 from reporting.limits import StrictJsonRoute
@@ -43,8 +54,11 @@ from reporting.models import (
     Releases,
     ReviewDecision,
     ReviewQueue,
+    RevokeSessions,
+    SessionsRevoked,
     Stage,
     Unlocked,
+    UnlockedAll,
 )
 from reporting.progress import release_policy
 from reporting.roster import format_code, new_code, rehash
@@ -69,9 +83,10 @@ class Staff:
     session_id: str | None = None
 
 
-def staff(credentials: Credentials, service: Service, role: str, refusal: ApiError) -> Staff:
-    """The admin key, or a valid token of ``role``; 401 without either, ``refusal`` for
-    another role's token."""
+async def staff(credentials: Credentials, service: Service, role: str, refusal: ApiError) -> Staff:
+    """The admin key, or a valid token of ``role`` whose session is open and whose name is on
+    the roster; 401 without either (or revoked, or off the roster), ``refusal`` for another
+    role's token."""
     if credentials is None:
         raise ApiError(401, "unauthorized", "Sign in first", headers={"WWW-Authenticate": "Bearer"})
     key = service.settings.admin_key.encode()
@@ -82,17 +97,24 @@ def staff(credentials: Credentials, service: Service, role: str, refusal: ApiErr
         raise ApiError(401, "unauthorized", "Sign in first", "the token is invalid or has expired")
     if principal.role != role:
         raise refusal
+    if not on_roster(service, principal):
+        raise off_the_roster(principal)
+    try:
+        if not await service.storage.session_open(principal.session_id):
+            raise revoked()
+    except StorageError as error:
+        raise storage_unavailable(error) from error
     return Staff(principal.entered_by, principal.session_id)
 
 
 async def hotline_or_hq(credentials: Credentials, service: ServiceDep) -> Staff:
     refusal = ApiError(403, "hotline-only", "Only the hotline and HQ may do this")
-    return staff(credentials, service, "operator", refusal)
+    return await staff(credentials, service, "operator", refusal)
 
 
 async def reviewer_or_hq(credentials: Credentials, service: ServiceDep) -> Staff:
     refusal = ApiError(403, "reviewers-only", "Only HQ reviewers and HQ may do this")
-    return staff(credentials, service, "reviewer", refusal)
+    return await staff(credentials, service, "reviewer", refusal)
 
 
 Hotline = Annotated[Staff, Depends(hotline_or_hq)]
@@ -134,10 +156,23 @@ async def unlock(
     """The hotline lifts a precinct's sign-in hold after checking who the caller is."""
     _precinct(service, precinct_id)
     try:
-        was_held = await storage.unlock(precinct_id, hotline.actor, body.reason)
+        was_held = await storage.unlock(precinct_id, hotline.actor, body.reason, hotline.session_id)
     except StorageError as error:
         raise storage_unavailable(error) from error
+    if was_held is None:
+        raise revoked()
     return Unlocked(precinct_id=precinct_id, was_held=was_held)
+
+
+@router.post("/precincts/unlock", dependencies=[Depends(admin)])
+async def unlock_all(body: Reason, service: ServiceDep, storage: StorageDep) -> UnlockedAll:
+    """HQ lifts every precinct's sign-in hold at once (after a flood of wrong codes); each
+    unlock is recorded in the HQ log with the reason."""
+    try:
+        unlocked = await storage.unlock_all(list(service.roster.precincts), "admin", body.reason)
+    except StorageError as error:
+        raise storage_unavailable(error) from error
+    return UnlockedAll(precincts=unlocked)
 
 
 @router.post("/precincts/{precinct_id}/code", status_code=201, responses=HOTLINE_RESPONSES)
@@ -156,13 +191,28 @@ async def reset_code(
     pin_hash = await anyio.to_thread.run_sync(rehash, precinct.pin_hash, precinct_id, code)
     try:
         revoked_sessions = await storage.reset_code(
-            precinct_id, pin_hash, hotline.actor, body.reason
+            precinct_id, pin_hash, hotline.actor, body.reason, hotline.session_id
         )
     except StorageError as error:
         raise storage_unavailable(error) from error
+    if revoked_sessions is None:
+        raise revoked()
     return NewCode(
         precinct_id=precinct_id, code=format_code(code), sessions_revoked=revoked_sessions
     )
+
+
+@router.post("/sessions/revoke", dependencies=[Depends(admin)])
+async def revoke_sessions(body: RevokeSessions, storage: StorageDep) -> SessionsRevoked:
+    """HQ revokes every open session of an operator or a reviewer (a reviewer's war-room
+    screens too), at once on every worker and host; the HQ log keeps who and why. The person
+    can sign in again while their key is on the roster: take their name off the staff file
+    to keep them out (it is read again within a second, and their tokens stop working too)."""
+    try:
+        count = await storage.revoke_sessions(body.role, body.name, "admin", body.reason)
+    except StorageError as error:
+        raise storage_unavailable(error) from error
+    return SessionsRevoked(role=body.role, name=body.name, sessions_revoked=count)
 
 
 @router.get("/reviews", responses=REVIEWER_RESPONSES)

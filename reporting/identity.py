@@ -4,7 +4,9 @@
 included: it is not trusted unless listed). From a trusted proxy, the client is the right-most
 address in the header that is not itself a trusted proxy, so a client cannot pick its own
 identity by sending the header through the proxy. IPv6 clients are limited by their /64, the
-block one subscriber usually holds (OWASP: rate-limit IPv6 by prefix).
+block one subscriber usually holds (OWASP: rate-limit IPv6 by prefix); an IPv4-mapped IPv6
+address counts as the IPv4 address it maps (else every IPv4 client of a dual-stack listener
+would share one /64).
 """
 
 from __future__ import annotations
@@ -29,10 +31,15 @@ def parse_networks(cidrs: Sequence[str]) -> tuple[Network, ...]:
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``text`` names (an IPv4-mapped IPv6 one as the IPv4 address it maps, as a
+    dual-stack listener reports IPv4 clients); None if it names none."""
     try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
+        address = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:

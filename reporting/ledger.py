@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from caucus.checks import MISSING_FIELD
-from reporting.guard import SESSION_OPEN, close_alerts, log
+from reporting.guard import SESSION_OPEN, close_alerts, log, session_open
 from reporting.models import Receipt, RuleBroken, Stage
 
 COLUMNS = (
@@ -415,9 +415,7 @@ def decide(
             detail=f"{receipt_id} is not waiting for review (it went into force on arrival)",
             receipt=held.receipt,
         )
-    if session_id is not None and not tx.fetchone(
-        f"SELECT 1 FROM sessions WHERE {SESSION_OPEN}", (session_id, now)
-    ):
+    if not session_open(tx, session_id, now):
         return Outcome("revoked")
     stage = Stage(held.receipt.stage)
     current = current_reports(tx, held.receipt.precinct_id)

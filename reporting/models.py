@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _whole(value: object) -> object:
@@ -25,8 +25,19 @@ GroupName = Annotated[str, Field(min_length=1, max_length=40)]
 Count = Annotated[int, Field(ge=0, le=100_000), Whole]
 Attendance = Annotated[int, Field(ge=1, le=100_000), Whole]
 PrecinctId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-ReasonText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-"""A reason someone gives for what they did: at least 3 characters besides spaces."""
+SPACES = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""What :meth:`str.strip` strips, spelt out: every regular-expression engine reads it alike."""
+ReasonText = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=500,
+        pattern=f"[^{SPACES}][\\s\\S]*[^{SPACES}][\\s\\S]*[^{SPACES}]",
+    ),
+    AfterValidator(str.strip),
+]
+"""A reason someone gives for what they did: at least 3 characters besides spaces (checked as
+given, exactly as the contract says; kept without the spaces around it)."""
 StaffName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .-]+$")]
 StaffKey = Annotated[str, Field(min_length=8, max_length=64)]
 
@@ -491,6 +502,27 @@ class NewCode(BaseModel):
 class Unlocked(BaseModel):
     precinct_id: str
     was_held: bool
+
+
+class UnlockedAll(BaseModel):
+    """Every precinct whose sign-in hold HQ lifted at once (each recorded as its own unlock)."""
+
+    precincts: list[str]
+
+
+class RevokeSessions(Strict):
+    """HQ revokes every open session of an operator or an HQ reviewer (a reviewer's war-room
+    screens too): a lost or stolen token, or someone who has left the desk."""
+
+    role: Literal["operator", "reviewer"]
+    name: StaffName
+    reason: ReasonText
+
+
+class SessionsRevoked(BaseModel):
+    role: Literal["operator", "reviewer"]
+    name: str
+    sessions_revoked: int
 
 
 class Alert(BaseModel):

@@ -11,9 +11,10 @@
 - ``roster-reviewers.csv``, HQ reviewers with their keys hashed, and
   ``roster-reviewer-keys.csv``, the plain keys to hand to each reviewer.
 
-The service reads the first, third, fourth and sixth. Codes are ten characters of Crockford's
-base 32 (no I, L, O or U; read out as two groups of five: ``7KQ2M-X9FHD``), 50 bits from
-:mod:`secrets`.
+The service reads the first, third, fourth and sixth (the staff files through
+:class:`reporting.staff.StaffRoster`, which reads them again when they change). Codes are ten
+characters of Crockford's base 32 (no I, L, O or U; read out as two groups of five:
+``7KQ2M-X9FHD``), 50 bits from :mod:`secrets`.
 A seed makes every code reproducible, so a seeded roster is a *test roster*: it says so in each
 row (``code_source`` = ``seed``) and the service warns loudly when it serves one.
 """
@@ -28,7 +29,7 @@ import random
 import secrets
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from reporting.names import CandidateList
@@ -93,14 +94,11 @@ class RosterPrecinct:
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Every precinct the service accepts reports for, its candidates and its operators."""
+    """Every precinct the service accepts reports for, and its candidates (operators and
+    reviewers: :class:`reporting.staff.StaffRoster`)."""
 
     precincts: dict[str, RosterPrecinct]
     candidates: CandidateList
-    operators: dict[str, str] = field(default_factory=dict)
-    """Operator name → key hash (``sha256$hex``)."""
-    reviewers: dict[str, str] = field(default_factory=dict)
-    """HQ reviewer name → key hash (``sha256$hex``)."""
     test_roster: bool = False
     """Codes came from a seed: reproducible, for tests and rehearsals only."""
 
@@ -185,7 +183,7 @@ def verify_staff(hashes: dict[str, str], name: str, key: str) -> bool:
     return stored is not None and hmac.compare_digest(typed, stored)
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv(path: Path) -> list[dict[str, str]]:
     try:
         with path.open(newline="", encoding="utf-8") as file:
             return list(csv.DictReader(file))
@@ -194,10 +192,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def load_roster(path: Path) -> Roster:
-    """Read the service's roster CSV and, next to it, its candidates and operators."""
+    """Read the service's roster CSV and, next to it, its candidates."""
     precincts: dict[str, RosterPrecinct] = {}
     sources = set()
-    for line, row in enumerate(_read_csv(path), start=2):
+    for line, row in enumerate(read_csv(path), start=2):
         try:
             precinct = RosterPrecinct(
                 **{f: row[f] for f in ROSTER_FIELDS[:-1] if f != "delegates_to_elect"},
@@ -224,19 +222,7 @@ def load_roster(path: Path) -> Roster:
         raise RosterError(f"cannot read the candidate list {candidates_path}: {error}") from error
     except ValueError as error:
         raise RosterError(f"{candidates_path}: {error}") from error
-    return Roster(
-        precincts,
-        candidates,
-        _read_staff(path, "operator"),
-        _read_staff(path, "reviewer"),
-        test_roster="seed" in sources,
-    )
-
-
-def _read_staff(roster_path: Path, role: str) -> dict[str, str]:
-    """Name → key hash from ``roster-<role>s.csv`` (none when the file is absent)."""
-    path = sibling(roster_path, f"{role}s")
-    return {row[role]: row["key_hash"] for row in _read_csv(path)} if path.exists() else {}
+    return Roster(precincts, candidates, test_roster="seed" in sources)
 
 
 def _write_staff(roster_path: Path, role: str, keys: dict[str, str]) -> None:

@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS sign_in_failures (
 );
 CREATE TABLE IF NOT EXISTS sign_in_accounts (
     account TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
+    failures {real} NOT NULL,
+    updated {real} NOT NULL,
     held_since {real}
 );
 CREATE TABLE IF NOT EXISTS precinct_codes (
@@ -116,8 +117,9 @@ CREATE TABLE IF NOT EXISTS clocks (
 );
 """
 
-OLDER = "SELECT findings FROM submissions WHERE 1 = 0"
-"""Fails on a database made before results could be held with their findings for review."""
+OLDER = "SELECT s.findings, a.updated FROM submissions s, sign_in_accounts a WHERE 1 = 0"
+"""Fails on a database made before results could be held with their findings for review, or
+before a precinct's wrong codes in a row decayed."""
 
 
 def schema(dialect: str) -> str:

@@ -78,7 +78,7 @@ async def staff_account(
     role: str, name: str, key: str, client: str, service: Service, storage: Storage
 ) -> str:
     """The sign-in account of an operator's or reviewer's right key; 401 or 429 otherwise."""
-    hashes = service.roster.operators if role == "operator" else service.roster.reviewers
+    hashes = service.staff.hashes(role)
     account = f"{role}:{name}" if name in hashes else f"unknown-{role}"  # no rows per name
     _pass(await storage.reserve_sign_in(account, client, service.settings.sign_in_policy, False))
     if not verify_staff(hashes, name, key):

@@ -136,10 +136,16 @@ class Storage(abc.ABC):
         await self.read(lambda tx: tx.fetchone("SELECT 1"))
 
     async def reserve_sign_in(
-        self, account: str, client: str, policy: SignInPolicy, capped: bool
+        self,
+        account: str,
+        client: str,
+        policy: SignInPolicy,
+        capped: bool,
+        now: float | None = None,
     ) -> Gate:
-        """Reserve one sign-in attempt before its code is checked (see :mod:`reporting.guard`)."""
-        now = time.time()
+        """Reserve one sign-in attempt before its code is checked (see :mod:`reporting.guard`);
+        ``now`` (epoch seconds) is the time of the attempt."""
+        now = time.time() if now is None else now
         return await self.write(
             lambda tx: guard.reserve(tx, account, client, now, policy, capped),
             (f"client:{client}", f"account:{account}"),
@@ -172,17 +178,55 @@ class Storage(abc.ABC):
             )
         )
 
-    async def unlock(self, precinct_id: str, actor: str, reason: str) -> bool:
+    async def unlock(
+        self, precinct_id: str, actor: str, reason: str, session_id: str | None = None
+    ) -> bool | None:
+        """Lift a precinct's hold: whether it was held; None (nothing done) when the actor's
+        ``session_id`` is not open."""
+        now = time.time()
         return await self.write(
-            lambda tx: guard.unlock(tx, precinct_id, actor, reason),
+            lambda tx: (
+                guard.unlock(tx, precinct_id, actor, reason)
+                if guard.session_open(tx, session_id, now)
+                else None
+            ),
             (f"account:precinct:{precinct_id}",),
         )
 
-    async def reset_code(self, precinct_id: str, pin_hash: str, actor: str, reason: str) -> int:
+    async def unlock_all(self, precinct_ids: list[str], actor: str, reason: str) -> list[str]:
+        """Lift every precinct's hold; the precincts unlocked. ``precinct_ids`` (the
+        roster's) name the locks the write takes."""
+        return await self.write(
+            lambda tx: guard.unlock_all(tx, actor, reason),
+            tuple(f"account:precinct:{p}" for p in precinct_ids),
+        )
+
+    async def reset_code(
+        self,
+        precinct_id: str,
+        pin_hash: str,
+        actor: str,
+        reason: str,
+        session_id: str | None = None,
+    ) -> int | None:
+        """A precinct's new code hash: how many chair sessions it revoked; None (nothing
+        done) when the actor's ``session_id`` is not open."""
         now = time.time()
         return await self.write(
-            lambda tx: guard.reset_code(tx, precinct_id, pin_hash, now, actor, reason),
+            lambda tx: (
+                guard.reset_code(tx, precinct_id, pin_hash, now, actor, reason)
+                if guard.session_open(tx, session_id, now)
+                else None
+            ),
             (f"account:precinct:{precinct_id}",),
+        )
+
+    async def revoke_sessions(self, role: str, name: str, actor: str, reason: str) -> int:
+        """Revoke every open session of an operator or reviewer (see :mod:`reporting.guard`)."""
+        now = time.time()
+        return await self.write(
+            lambda tx: guard.revoke_sessions(tx, role, name, now, actor, reason),
+            (f"account:{role}:{name}",),
         )
 
     async def hq_log(self, only_open: bool) -> list[dict]:

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Body, Cookie, Request, Response
 from fastapi.responses import HTMLResponse
 
 from reporting.auth import Principal
-from reporting.dependencies import ClientDep, Service, ServiceDep, StorageDep
+from reporting.dependencies import ClientDep, Service, ServiceDep, StorageDep, on_roster
 from reporting.errors import ApiError, storage_unavailable
 from reporting.limits import StrictJsonRoute
 from reporting.models import AdminLogin, ReviewerLogin
@@ -52,11 +52,12 @@ class Screen:
 
 
 async def screen(service: Service, token: str | None) -> Screen | None:
-    """The war-room session a cookie names, if it is valid and open."""
+    """The war-room session a cookie names, if it is valid and open (and the reviewer who
+    signed it in is still on the roster)."""
     if not token:
         return None
     principal = service.signer.verify(token)
-    if principal is None or principal.role != "war-room":
+    if principal is None or principal.role != "war-room" or not on_roster(service, principal):
         return None
     if not await service.storage.session_open(principal.session_id):
         return None

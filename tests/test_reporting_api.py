@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
 import time
 
 import pytest
@@ -13,6 +15,7 @@ from reporting.app import create_app
 from reporting.auth import Principal, TokenSigner
 from reporting.faults import FaultSettings
 from reporting.ledger import canonical_json
+from reporting.models import SPACES
 
 P1, P2 = "P0001", "P0002"
 
@@ -264,6 +267,15 @@ def test_forged_and_expired_tokens_are_401(reporting_client, reporting_settings)
             submit(reporting_client, auth, "open", {"attendance": 5}, "bad-tok-1").status_code
             == 401
         )
+
+
+def test_the_spaces_a_reason_may_not_be_made_of_are_what_strip_strips():
+    """The contract's pattern spells the spaces out; it must name exactly what str.strip
+    strips, or the contract and the service would disagree on what a reason is."""
+    spaces = re.compile(f"[{SPACES}]")
+    listed = {c for c in map(chr, range(sys.maxunicode + 1)) if spaces.fullmatch(c)}
+    assert listed == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+    assert len(listed) == 29
 
 
 def test_a_chair_reports_only_for_their_precinct(reporting_client, chair):
