@@ -9,6 +9,9 @@ from pathlib import Path
 
 from caucus.cli import add_command
 
+HOLD_REVIEWERS = 2
+"""Reviewers on duty with --hold-for-review when --reviewers is not given."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from loadtests.options import add_to_cli
@@ -45,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--serve-workers", type=int, default=1, help="its worker processes (default 1)"
     )
+    serve.add_argument(
+        "--hold-for-review",
+        action="store_true",
+        help="it holds results that break the rules for HQ review (caucus serve"
+        f" --hold-impossible) and {HOLD_REVIEWERS} reviewers work the queue (unless --reviewers)",
+    )
     faults = p.add_argument_group("fault drill (with --serve; passed to caucus serve)")
     faults.add_argument(
         "--drill",
@@ -71,6 +80,8 @@ def serve_flags(args: argparse.Namespace, run_s: float) -> list[str]:
     ]  # fmt: skip
     for window in args.fault_outage:
         flags += ["--fault-outage", window]
+    if args.hold_for_review:
+        flags.append("--hold-impossible")
     return flags
 
 
@@ -90,6 +101,11 @@ def problem(args: argparse.Namespace) -> str | None:
         return f"--serve-db {args.serve_db!r}: sqlite, throwaway or a postgresql:// URL"
     if args.serve_workers < 1:
         return "--serve-workers must be at least 1"
+    if args.hold_for_review and not args.serve:
+        return (
+            "--hold-for-review starts the reference service that way: it needs --serve (start"
+            " your own holding results, and give --reviewers and --reviewer-sheet)"
+        )
     return None
 
 
@@ -102,6 +118,8 @@ def run_loadtest(args: argparse.Namespace) -> int:
         return 2
     if args.operators and args.workers > args.operators:
         args.operators = args.workers  # every worker's phoned precincts need an operator
+    if args.hold_for_review and not args.reviewers:
+        args.reviewers = HOLD_REVIEWERS
     args.run_folder = args.run_folder or str(Path("runs") / f"loadtest-{Path(args.scenario).stem}")
     settle(args)
     target = Target(
@@ -109,6 +127,7 @@ def run_loadtest(args: argparse.Namespace) -> int:
         pin_sheet=Path(args.pin_sheet) if args.pin_sheet else None,
         admin_key=args.admin_key,
         operator_sheet=Path(args.operator_sheet) if args.operator_sheet else None,
+        reviewer_sheet=Path(args.reviewer_sheet) if args.reviewer_sheet else None,
         serve_flags=serve_flags(args, planned_s(args)) if args.serve else None,
         precincts=args.precincts,
         serve_db=args.serve_db,

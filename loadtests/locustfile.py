@@ -26,10 +26,11 @@ from loadtests.night import Night, plan_night
 from loadtests.options import add_options, settle
 from loadtests.preflight import PreflightFailed, preflight
 from loadtests.receipts import ReceiptLog
-from loadtests.sheets import chair_login, operator_login
-from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Watcher
+from loadtests.reviews import reviewers_on_duty
+from loadtests.sheets import chair_login, operator_login, reviewer_login
+from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Reviewer, Watcher
 
-__all__ = ["HotlineOperator", "PrankBot", "PrecinctChair", "Watcher"]
+__all__ = ["HotlineOperator", "PrankBot", "PrecinctChair", "Reviewer", "Watcher"]
 PREFLIGHT_EXIT = 2
 log = logging.getLogger("caucus-night")
 
@@ -38,9 +39,19 @@ events.init_command_line_parser.add_listener(add_options)
 
 @events.init.add_listener
 def set_up(environment: Environment, **_: object) -> None:
-    """Settle the run's id and folder on the master (workers get them from it)."""
+    """Settle the run's id and folder, and how many reviewers are on duty, on the master
+    (workers get the options from it; the master dispatches the users)."""
     if not isinstance(environment.runner, WorkerRunner):
-        settle(environment.parsed_options)
+        options = environment.parsed_options
+        settle(options)
+        reviewers = reviewers_on_duty(
+            options.reviewers, options.reviewer_sheet, load_adapter(options.adapter)
+        )
+        environment.caucus_reviewers = reviewers
+        if reviewers:
+            Reviewer.fixed_count = reviewers  # so without a shape too
+        elif Reviewer in environment.user_classes:
+            environment.user_classes.remove(Reviewer)
     environment.caucus_flood = FloodStats(environment)
 
 
@@ -77,9 +88,10 @@ def _answers_as_expected(environment: Environment) -> bool:
     """The preflight; when it fails, one line in the log and the run stops (exit code 2)."""
     options = environment.parsed_options
     operator = operator_login(options.operator_sheet, 0) if options.operators else None
+    reviewer = reviewer_login(options.reviewer_sheet, 0) if environment.caucus_reviewers else None
     chair = chair_login(options.pin_sheet)
     try:
-        preflight(environment.host or "", environment.caucus_adapter, chair, operator)
+        preflight(environment.host or "", environment.caucus_adapter, chair, operator, reviewer)
     except PreflightFailed as failed:
         log.error("preflight: %s", failed)
         environment.process_exit_code = PREFLIGHT_EXIT

@@ -149,6 +149,7 @@ class Night:
         self.plan = plan
         self.compress = compress
         self.receipts = receipts
+        self.share, self.shares = share, shares
         self.started = time.monotonic()
         mine = [s for s in plan.slots if s.index % shares == share]
         self._chairs = deque(s for s in mine if not s.by_phone)
@@ -190,12 +191,19 @@ class Night:
 
 
 def night_cast(
-    plan: NightPlan, run_s: float, compress: float, watchers: int, pranksters: int, operators: int
+    plan: NightPlan,
+    run_s: float,
+    compress: float,
+    watchers: int,
+    pranksters: int,
+    operators: int,
+    reviewers: int = 0,
 ) -> dict[str, int] | None:
     """Users wanted per class ``run_s`` wall seconds into caucus night (None: the night is over).
 
     Chairs arrive as their precincts open, watchers grow with the night to ``watchers``, prank
-    bots come when the hotline number leaks, operators are on duty from the start.
+    bots come when the hotline number leaks, operators and HQ reviewers are on duty from the
+    start.
     """
     minute = run_s * compress / 60
     if minute > plan.night_min + TAIL_S * compress / 60:
@@ -206,6 +214,7 @@ def night_cast(
         "PrecinctChair": opened,
         "Watcher": max(min(watchers, 1), round(watchers * min(1.0, minute / plan.night_min))),
         "PrankBot": pranksters if plan.flood.intensity(minute) > 0 else 0,
+        "Reviewer": reviewers,
     }
 
 

@@ -47,6 +47,12 @@ class Option:
 OPTIONS = (
     Option("--pin-sheet", str, "", "chairs' PIN sheet CSV: precinct_id,pin (roster-pins.csv)"),
     Option("--operator-sheet", str, "", "hotline operators' own keys: CSV operator,key"),
+    Option(
+        "--reviewer-sheet",
+        str,
+        "",
+        "HQ reviewers' own keys: CSV reviewer,key (roster-reviewer-keys.csv)",
+    ),
     Option("--scenario", str, "", "scenario TOML: the arrival curve and the prank leak"),
     Option("--adapter", str, DEFAULT_ADAPTER, "how users speak the target's API: module:Class"),
     Option("--compress", float, 60.0, "night minutes played per wall minute"),
@@ -66,6 +72,8 @@ OPTIONS = (
     Option("--watchers", int, 50, "watchers polling results at the end of the night"),
     Option("--pranksters", int, 5, "prank bots once the hotline number leaks"),
     Option("--operators", int, 2, "hotline operators entering phoned results"),
+    Option("--reviewers", int, 0, "HQ reviewers working the review queue (need --reviewer-sheet)"),
+    Option("--review-pace", float, 2.0, "wall seconds a reviewer takes over each held result"),
     Option("--poll-s", float, 5.0, "watchers' poll interval, wall seconds"),
 )
 

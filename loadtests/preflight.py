@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 import httpx
@@ -57,9 +58,11 @@ def preflight(
     adapter: ReportingAdapter,
     chair: Mapping[str, str] | None,
     operator: Mapping[str, str] | None,
+    reviewer: Mapping[str, str] | None = None,
 ) -> None:
-    """Read the results and one precinct, sign in one chair (and one operator) as the users
-    will; raise :class:`PreflightFailed` with one line saying what did not answer as expected."""
+    """Read the results and one precinct, sign in one chair (and one operator; one reviewer,
+    who reads the review queue) as the users will; raise :class:`PreflightFailed` with one
+    line saying what did not answer as expected."""
     spoken = f"{type(adapter).__module__}:{type(adapter).__name__}"
     try:
         with httpx.Client(base_url=host, timeout=PREFLIGHT_TIMEOUT_S) as client:
@@ -76,6 +79,12 @@ def preflight(
             if operator:
                 what = f"operator {operator['operator']} (is the operator sheet this target's?)"
                 expect(client, adapter.sign_in(operator), adapter.session, what)
+            if reviewer:
+                what = f"reviewer {reviewer['reviewer']} (is the reviewer sheet this target's?)"
+                session = expect(client, adapter.sign_in(reviewer), adapter.session, what)
+                queue = adapter.review_queue(1)
+                queue = replace(queue, headers={**queue.headers, **session})
+                expect(client, queue, adapter.held_results, "the review queue")
     except httpx.TransportError as error:
         raise PreflightFailed(f"nothing answers at {host}: {error}") from None
 

@@ -17,6 +17,7 @@ CLASSES = {
     "Watcher": "watchers",
     "PrankBot": "prank bots",
     "HotlineOperator": "operators",
+    "Reviewer": "reviewers",
 }
 """User classes counted in each row, and how the line names them."""
 COLUMNS = (
@@ -29,7 +30,8 @@ FLOOD_STATS_CSV = "flood_stats.csv"
 
 
 def progress_line(row: Mapping[str, object]) -> str:
-    """``10:42 pm  chairs 31  watchers 8  prank bots 2  operators 1  |  23.0 req/s, 0 failures``"""
+    """``10:42 pm  chairs 31  watchers 8  prank bots 2  operators 1  reviewers 2  |  23.0 req/s,
+    0 failures``"""
     users = "  ".join(f"{label} {row[name]}" for name, label in CLASSES.items())
     rate = float(row["requests_per_s"])  # type: ignore[arg-type]
     return f"{row['time_of_night']:>8}  {users}  |  {rate:.1f} req/s, {row['failures']} failures"

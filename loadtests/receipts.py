@@ -1,4 +1,4 @@
-"""The chairs' own log of receipts: what the service said it stored, kept for the audit.
+"""The users' own log of receipts: what the service said it stored, kept for the audit.
 
 Each Locust process appends JSON lines to its own file in the receipts folder, so master/worker
 runs need no coordination; :func:`read_receipts` reads them all.
@@ -28,11 +28,13 @@ class ReceiptRecord:
     stage: str
     idempotency_key: str
     sent_sha256: str
+    """Hash of the body sent ('' for a reviewer's correction: the target composes that body)."""
     receipt_id: str
     receipt_sha256: str
     entered_by: str
     status: int
-    """201 (stored now) or 200 (a replay of an earlier submission)."""
+    """201 (stored now), 202 (stored and held for HQ review) or 200 (a replay of an earlier
+    submission); for a reviewer's correction, the decision's status."""
 
 
 class ReceiptLog:

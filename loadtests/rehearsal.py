@@ -1,5 +1,5 @@
 """One rehearsal: the target (own endpoint or the reference service), a preflight, Locust,
-the audit and the verdict."""
+the audits (receipts, and the results held for review) and the verdict."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,11 @@ from loadtests.options import locust_flags
 from loadtests.preflight import PreflightFailed, held_results, preflight
 from loadtests.progress import FLOOD_STATS_CSV, PROGRESS_CSV, read_progress
 from loadtests.receipts import read_receipts
+from loadtests.review_audit import ReviewAudit, review_audit
+from loadtests.reviews import reviewers_on_duty
 from loadtests.runner import LocustPlan, run_locust
 from loadtests.service import ReferenceService, reference_service
-from loadtests.sheets import chair_login, operator_login
+from loadtests.sheets import chair_login, operator_login, reviewer_login
 from loadtests.slo import DEFAULT_SLO, check_slo, load_slo, read_stats
 from loadtests.verdict import (
     Evidence,
@@ -34,6 +37,7 @@ from loadtests.verdict import (
     write_verdict,
 )
 
+NO_ADMIN_KEY = "no admin key for the export (--admin-key / CAUCUS_ADMIN_KEY)"
 WRITTEN = ("receipts", PROGRESS_CSV, FLOOD_STATS_CSV, "verdict.json")
 """What a run writes in its folder besides Locust's reports (cleared before it starts)."""
 
@@ -50,6 +54,7 @@ class Target:
     precincts: int
     serve_db: str = "sqlite"
     serve_workers: int = 1
+    reviewer_sheet: Path | None = None
 
 
 def planned_s(args: argparse.Namespace) -> float:
@@ -93,12 +98,14 @@ def rehearse(args: argparse.Namespace, target: Target, out: Path) -> int:
         host = service.url if isinstance(service, ReferenceService) else target.host
         assert host is not None
         args.pin_sheet, args.operator_sheet = str(service.pin_sheet), service.operator_sheet or ""
+        args.reviewer_sheet = str(service.reviewer_sheet or "")
+        reviewers = reviewers_on_duty(args.reviewers, args.reviewer_sheet, adapter)
         plan = plan_night(
             args.pin_sheet, args.scenario, args.night_hours, args.hotline_share, args.seed
         )
         run = _run_facts(args, target, host)
         try:
-            held = _check_target(args, adapter, host, plan, service.admin_key)
+            held = _check_target(args, adapter, host, plan, service.admin_key, reviewers)
         except PreflightFailed as failed:
             print(f"caucus loadtest: preflight: {failed}", file=sys.stderr)
             return 2
@@ -128,27 +135,56 @@ def rehearse(args: argparse.Namespace, target: Target, out: Path) -> int:
         if not adapter.exports:
             skipped = f"{args.adapter} has no export"
         elif not service.admin_key:
-            skipped = "no admin key for the export (--admin-key / CAUCUS_ADMIN_KEY)"
+            skipped = NO_ADMIN_KEY
         else:
             report = audit(receipts, adapter.export(host, service.admin_key) or [])
+        review, review_skipped = _review(args, adapter, host, service.admin_key, plan)
     lost = {f.receipt_id for f in report.lost} if report else set()
     closed = {r.precinct_id for r in receipts if r.stage == "close" and r.receipt_id not in lost}
     slo = load_slo(args.slo or DEFAULT_SLO)
     rows = read_stats(locust.csv_prefix.with_name("locust_stats.csv"))
     span = _span(out, plan, args)
     flood_csv = out / FLOOD_STATS_CSV
+    expected = expected_names(adapter.NAMES, slo, args.watchers)
+    if reviewers:
+        expected += [adapter.NAMES[op] for op in ("reviewer-sign-in", "review-queue")]
     evidence = Evidence(
         span=span,
         precincts=coverage(plan, span.end_min, closed),
         requests=request_counts(rows),
-        expected=expected_names(adapter.NAMES, slo, args.watchers),
+        expected=expected,
         checks=check_slo(rows, slo),
         flood_checks=check_slo(read_stats(flood_csv), slo) if flood_csv.exists() else [],
         events=events(rows),
         audit=report,
         audit_skipped=skipped,
+        reviewers=reviewers,
+        review=review,
+        review_skipped=review_skipped,
     )
     return _report(evidence, run, out)
+
+
+def _review(
+    args: argparse.Namespace,
+    adapter: ReportingAdapter,
+    host: str,
+    admin_key: str | None,
+    plan: NightPlan,
+) -> tuple[ReviewAudit | None, str]:
+    """The review audit of the run's precincts from the target's record, or why there is none
+    ('' when the run asked for no reviewers and the record cannot be read)."""
+    asked = args.reviewers > 0
+    if asked and not adapter.reviews:
+        return None, f"{args.adapter} has no review operations: no reviewers"
+    flagged = adapter.review_ledger(host, admin_key) if admin_key else None
+    if flagged is not None:
+        mine = {s.precinct_id for s in plan.slots}
+        flagged = [f for f in flagged if f.precinct_id in mine]
+        return review_audit(flagged, args.compress, time.time()), ""
+    if not asked:
+        return None, ""
+    return None, NO_ADMIN_KEY if not admin_key else f"{args.adapter} has no review export"
 
 
 def _check_target(
@@ -157,6 +193,7 @@ def _check_target(
     host: str,
     plan: NightPlan,
     admin_key: str | None,
+    reviewers: int,
 ) -> list[str]:
     """The preflight, then the run's precincts the target already holds results for."""
     chair = chair_login(args.pin_sheet)
@@ -166,7 +203,13 @@ def _check_target(
             f"--operators {args.operators} but no --operator-sheet: the operators cannot sign in"
             " (give their keys, or --operators 0)"
         )
-    preflight(host, adapter, chair, operator)
+    if args.reviewers and adapter.reviews and not args.reviewer_sheet:
+        raise PreflightFailed(
+            f"--reviewers {args.reviewers} but no --reviewer-sheet: the reviewers cannot sign in"
+            " (give their keys, or --reviewers 0)"
+        )
+    reviewer = reviewer_login(args.reviewer_sheet, 0) if reviewers else None
+    preflight(host, adapter, chair, operator, reviewer)
     return held_results(host, adapter, (s.precinct_id for s in plan.slots), admin_key)
 
 
@@ -189,7 +232,8 @@ def _run_facts(args: argparse.Namespace, target: Target, host: str) -> dict:
         "night_hours": args.night_hours,
         "run_id": args.run_id,
         "workers": args.workers,
-        "cast": {k: getattr(args, k) for k in ("watchers", "pranksters", "operators")},
+        "cast": {k: getattr(args, k) for k in ("watchers", "pranksters", "operators", "reviewers")},
+        "review_pace_s": args.review_pace,
         "served": target.serve_flags is not None,
         "serve_db": target.serve_db if target.serve_flags is not None else None,
         "serve_workers": target.serve_workers if target.serve_flags is not None else None,

@@ -32,6 +32,8 @@ class ReferenceService:
     admin_key: str
     operator_sheet: Path
     """The operators' own keys (``roster-operator-keys.csv``)."""
+    reviewer_sheet: Path
+    """The HQ reviewers' own keys (``roster-reviewer-keys.csv``)."""
 
 
 def free_port() -> int:
@@ -64,7 +66,7 @@ def reference_service(
     subprocess.run(
         caucus_command(
             "roster", "generate", "--precincts", str(precincts), "--seed", str(seed),
-            "--test-roster", "--operators", "32", "--out", str(roster),
+            "--test-roster", "--operators", "32", "--reviewers", "8", "--out", str(roster),
         ),
         check=True, capture_output=True, timeout=ROSTER_TIMEOUT_S,
     )  # fmt: skip
@@ -95,6 +97,7 @@ def reference_service(
             folder / "roster-pins.csv",
             admin_key,
             folder / "roster-operator-keys.csv",
+            folder / "roster-reviewer-keys.csv",
         )
 
 

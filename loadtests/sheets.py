@@ -1,4 +1,5 @@
-"""The roster's sheets as the users read them: chairs' PINs, operators' own keys (CSV)."""
+"""The roster's sheets as the users read them: chairs' PINs, operators' and reviewers' own keys
+(CSV)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,21 @@ def chair_login(pin_sheet: str | Path) -> dict[str, str] | None:
     return {"precinct_id": rows[0]["precinct_id"], "pin": rows[0]["pin"]} if rows else None
 
 
-def operator_login(sheet: str | Path, serial: int) -> dict[str, str] | None:
-    """The sign-in of one of the operators on the sheet, picked by ``serial`` (None: no sheet)."""
+def staff_login(sheet: str | Path, role: str, serial: int) -> dict[str, str] | None:
+    """The sign-in of one of the staff on a keys sheet (CSV ``role,key``: ``operator`` or
+    ``reviewer``), picked by ``serial`` (None: no sheet)."""
     if not sheet:
         return None
     rows = _rows(sheet)
     row = rows[serial % len(rows)]
-    return {"operator": row["operator"], "key": row["key"]}
+    return {role: row[role], "key": row["key"]}
+
+
+def operator_login(sheet: str | Path, serial: int) -> dict[str, str] | None:
+    """A hotline operator's sign-in (see :func:`staff_login`)."""
+    return staff_login(sheet, "operator", serial)
+
+
+def reviewer_login(sheet: str | Path, serial: int) -> dict[str, str] | None:
+    """An HQ reviewer's sign-in (see :func:`staff_login`)."""
+    return staff_login(sheet, "reviewer", serial)

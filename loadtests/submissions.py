@@ -119,11 +119,15 @@ class Caller:
         key: str,
         headers: Mapping[str, str],
         receipts: ReceiptLog,
+        request: Request | None = None,
+        attempts: int | None = None,
     ) -> Outcome:
-        """Report one stage, check the receipt against what was sent, log it for the audit."""
-        request = self.adapter.report(precinct_id, stage, result, key)
-        outcome = self.send(request, headers)
-        if outcome.kind != "ok":
+        """Report one stage (``request``: the adapter's report, renamed or with other ok
+        statuses), check the receipt against what was sent, log it for the audit. A refusal
+        the request expects (its ok status 4xx) carries no receipt."""
+        request = request or self.adapter.report(precinct_id, stage, result, key)
+        outcome = self.send(request, headers, attempts)
+        if outcome.kind != "ok" or not 200 <= outcome.reply.status < 300:
             return outcome
         sent = {
             "precinct_id": precinct_id,

@@ -1,4 +1,5 @@
-"""Caucus-night people as Locust users: chairs, watchers, prank bots and hotline operators.
+"""Caucus-night people as Locust users: chairs, watchers, prank bots, hotline operators and
+HQ reviewers.
 
 They speak the target's API through its adapter (``--adapter``). Each user sends
 ``X-Forwarded-For`` with an address of its own, as if it came from its own device
@@ -20,10 +21,12 @@ import gevent
 from faker import Faker
 from locust import FastHttpUser, SequentialTaskSet, constant, task
 
-from loadtests.adapters import ReportingAdapter, Request
+from loadtests.adapters import HeldResult, Receipt, ReportingAdapter, Request
 from loadtests.night import Night, PrecinctSlot
 from loadtests.payloads import legal_result, precinct_rng, wrong_result
-from loadtests.sheets import operator_login
+from loadtests.receipts import ReceiptRecord
+from loadtests.reviews import calls_to_try
+from loadtests.sheets import operator_login, reviewer_login
 from loadtests.submissions import REQUEST_TIMEOUT_S, Caller, failure_text, fire_event, reply_of
 
 HOSTILE = "prank: "
@@ -37,7 +40,12 @@ RECONNECT_AFTER_S = 4.0
 keep-alive connections (uvicorn after 5 s); reusing one as it closes gets a reset that
 browsers retry silently, so the stats would measure that race instead of the service."""
 NO_OPERATOR_SHEET = "no operator sheet (--operator-sheet / CAUCUS_OPERATOR_SHEET)"
+NO_REVIEWER_SHEET = "no reviewer sheet (--reviewer-sheet / CAUCUS_REVIEWER_SHEET)"
+QUEUE_READ = 20
+"""Held results a reviewer reads from the queue at a time."""
+DECIDED = {"approve": "approved", "correct": "corrected", "reject": "rejected"}
 _serial = itertools.count()
+_desks = itertools.count()
 
 
 def night_of(user: FastHttpUser) -> Night:
@@ -70,6 +78,20 @@ class CaucusUser(FastHttpUser):
         fake = Faker()
         fake.seed_instance(self.rng.randrange(2**32))
         return fake
+
+    def sign_in_as_staff(self, login: dict[str, str] | None, no_sheet: str) -> str:
+        """Sign in an operator or a reviewer with their own key (``self.headers`` then carry
+        the session); the cause when it fails, ``no_sheet`` without a login ('' when signed
+        in)."""
+        if login is None:
+            return no_sheet
+        session, cause = self.caller.read(
+            self.adapter.sign_in(login), self.headers, self.adapter.session
+        )
+        if session is not None:
+            self.headers.update(session)
+            self.signed_in = True
+        return cause
 
 
 class ChairsNight(SequentialTaskSet):
@@ -141,7 +163,10 @@ class ChairsNight(SequentialTaskSet):
             )
             if outcome.reply.status != 401 or not self._sign_in():
                 break
-        if outcome.kind != "ok" and not self.done:
+        if self.user.adapter.review_pending(outcome.reply):  # a version sent earlier is held
+            fire_event(self.user, "CHAIR", f"{stage} waits for HQ review", None)
+            self.done = True
+        elif outcome.kind != "ok" and not self.done:
             self._hand_over(f"{stage} {outcome.kind}", outcome.cause)
 
     @task
@@ -158,12 +183,14 @@ class ChairsNight(SequentialTaskSet):
     def report_final_result(self) -> None:
         if self.done:
             return
-        if self.user.rng.random() < self.user.environment.parsed_options.wrong_share:
-            self._send_wrong_result()
+        wrong = self.user.rng.random() < self.user.environment.parsed_options.wrong_share
+        if wrong and self._send_wrong_result():
+            return
         self._report("close", self.slot.close_min)
 
-    def _send_wrong_result(self) -> None:
-        """A 2020-style mistake first: the service must refuse it and store nothing."""
+    def _send_wrong_result(self) -> bool:
+        """A 2020-style mistake first: the service must refuse it and store nothing, or hold it
+        for HQ review (its receipt is then logged; HQ calls the chair back). True when held."""
         assert self.slot is not None
         self._wait_for(self.slot.close_min)
         adapter = self.user.adapter
@@ -172,9 +199,17 @@ class ChairsNight(SequentialTaskSet):
         request = replace(
             adapter.report(self.slot.precinct_id, "close", wrong, key),
             name=adapter.NAMES["wrong-result"],
-            ok=adapter.RULES_REFUSED,
+            ok=adapter.RULES_REFUSED | adapter.HELD,
         )
-        self.user.caller.send(request, self.headers, attempts=1)
+        receipts = night_of(self.user).receipts
+        outcome = self.user.caller.submit(
+            self.slot.precinct_id, "close", wrong, key, self.headers, receipts, request, attempts=1
+        )
+        if outcome.kind != "ok" or outcome.reply.status not in adapter.HELD:
+            return False
+        fire_event(self.user, "CHAIR", "result held for HQ review", None)
+        self.done = True
+        return True
 
     @task
     def go_home(self) -> None:
@@ -328,17 +363,8 @@ class HotlineOperator(CaucusUser):
         self.signed_in = False
 
     def _sign_in(self) -> str:
-        """Sign in with the operator's own key; the cause when it fails ('' when signed in)."""
         login = operator_login(self.environment.parsed_options.operator_sheet, self.serial)
-        if login is None:
-            return NO_OPERATOR_SHEET
-        session, cause = self.caller.read(
-            self.adapter.sign_in(login), self.headers, self.adapter.session
-        )
-        if session is not None:
-            self.headers.update(session)
-            self.signed_in = True
-        return cause
+        return self.sign_in_as_staff(login, NO_OPERATOR_SHEET)
 
     @task
     def answer_the_phone(self) -> None:
@@ -371,4 +397,92 @@ class HotlineOperator(CaucusUser):
             "HOTLINE",
             "phoned result entered" if ok else "phoned result lost",
             None if ok else f"close {outcome.kind}: {outcome.cause}",
+        )
+
+
+class Reviewer(CaucusUser):
+    """An HQ reviewer: signs in with their own key, takes a held result from the review queue,
+    looks at its findings, and approves, corrects or rejects it with a reason, taking about
+    ``--review-pace`` wall seconds over each."""
+
+    weight = 1
+    """Not picked by weight: ``--reviewers`` of them are on duty when the adapter speaks for
+    reviewers and their keys are given, none otherwise (set when Locust starts)."""
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        super().on_start()
+        night = night_of(self)
+        self.desk = next(_desks) * night.shares + night.share
+        """The reviewer's number across the Locust processes: their key, and which of the
+        oldest held results they take (the n-th reviewer the n-th), so that they rarely take
+        the same one."""
+        self.headers = {"X-Forwarded-For": f"10.254.0.{self.desk % 250 + 1}"}
+        self.signed_in = False
+        self.left_for_hq: set[str] = set()
+        """Held results this reviewer could not decide (HQ's to settle)."""
+
+    def _sign_in(self) -> str:
+        login = reviewer_login(self.environment.parsed_options.reviewer_sheet, self.desk)
+        return self.sign_in_as_staff(login, NO_REVIEWER_SHEET)
+
+    @task
+    def work_the_queue(self) -> None:
+        cause = "" if self.signed_in else self._sign_in()
+        if cause:
+            fire_event(self, "REVIEW", "reviewer cannot sign in", cause)
+            rest(self, IDLE_S)
+            return
+        held, cause = self.caller.read(
+            self.adapter.review_queue(QUEUE_READ), self.headers, self.adapter.held_results
+        )
+        if held is None:
+            self.signed_in = not cause.startswith("401")  # else sign in again next time
+        options = self.environment.parsed_options
+        todo = [h for h in held or () if h.receipt_id not in self.left_for_hq]
+        place = self.desk % max(options.reviewers, 1)  # the n-th reviewer takes the n-th oldest
+        if place >= len(todo):
+            rest(self, IDLE_S)
+            return
+        rest(self, options.review_pace * self.rng.uniform(0.5, 1.5))  # reading, calling back
+        self._decide(todo[place])
+
+    def _decide(self, held: HeldResult) -> None:
+        """Try the decisions of a second look in order until one stands."""
+        seed = self.environment.parsed_options.seed
+        rng = precinct_rng(seed, held.precinct_id)
+        worksheet = legal_result(held.precinct_id, held.reported.delegates_to_elect, rng)
+        cause = ""
+        for call in calls_to_try(held, worksheet):
+            outcome = self.caller.send(self.adapter.decide(held, call), self.headers)
+            if outcome.kind == "gave-up" or outcome.reply.status == 401:
+                self.signed_in = outcome.reply.status != 401
+                return  # still in the queue: the next look takes it again
+            kind, correction = self.adapter.decided(outcome.reply)
+            if kind == "decided":
+                if correction is not None:
+                    self._log(held, correction, outcome.reply.status)
+                fire_event(self, "REVIEW", DECIDED[call.decision], None)
+                return
+            if kind == "taken":
+                fire_event(self, "REVIEW", "decided by another reviewer", None)
+                return
+            cause = f"{call.decision} {outcome.cause}"
+        self.left_for_hq.add(held.receipt_id)
+        fire_event(self, "REVIEW", "left for HQ", f"{held.precinct_id} {held.stage}: {cause}")
+
+    def _log(self, held: HeldResult, correction: Receipt, status: int) -> None:
+        """The receipt of the version the reviewer entered, for the audit."""
+        stated = correction.stated
+        night_of(self).receipts.append(
+            ReceiptRecord(
+                precinct_id=held.precinct_id,
+                stage=held.stage,
+                idempotency_key=stated.get("idempotency_key", ""),
+                sent_sha256="",
+                receipt_id=correction.receipt_id,
+                receipt_sha256=stated.get("body_sha256", ""),
+                entered_by=stated.get("entered_by", ""),
+                status=status,
+            )
         )

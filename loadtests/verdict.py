@@ -3,7 +3,8 @@
 A run passes only when it proved something: results were due, every request name it must
 exercise got requests, every receipt matched, the target held nothing of the run's precincts
 beforehand, and the SLOs (over the run, and on their own during the prank flood) and the audit
-held.
+held; with HQ reviewers on duty, results were held for review and none was published before
+its review.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from loadtests.audit import AuditReport
 from loadtests.night import clock
+from loadtests.review_audit import ReviewAudit
 from loadtests.slo import HTTP_METHODS, Check, as_json
 
 LISTED_FINDINGS = 20
@@ -93,6 +95,11 @@ class Evidence:
     """Why the audit did not run ('' when it did)."""
     held: Sequence[str] = ()
     """The run's precincts for which the target held results before it started."""
+    reviewers: int = 0
+    """HQ reviewers on duty."""
+    review: ReviewAudit | None = None
+    review_skipped: str = ""
+    """Why the review audit did not run ('' when it did, or when it was not asked for)."""
 
 
 def expected_names(names: Mapping[str, str], slo: Mapping, watchers: int) -> list[str]:
@@ -146,6 +153,18 @@ def reasons(e: Evidence) -> list[str]:
             f"audit: lost {len(a.lost)}, altered {len(a.altered)}, duplicated"
             f" {len(a.duplicated)}, accepted twice {len(a.accepted_twice)}"
         )
+    if e.review is not None and (early := e.review.published_early):
+        receipts = [p.receipt_id for p in early]
+        listed = ", ".join(receipts[:LISTED_FINDINGS]) + (
+            ", ..." if len(receipts) > LISTED_FINDINGS else ""
+        )
+        why.append(f"{len(early)} results held for review were public before review: {listed}")
+    if e.review is not None and e.reviewers and not e.review.checked:
+        why.append(
+            "no result was held for review, so the reviewers' part proved nothing (a target"
+            " that holds results: caucus serve --hold-impossible, or --serve --hold-for-review;"
+            " --wrong-share above 0)"
+        )
     return why
 
 
@@ -164,6 +183,9 @@ def verdict(evidence: Evidence, run: Mapping) -> dict:
         "events": dict(evidence.events),
         "precincts": dict(evidence.precincts),
         "held": list(evidence.held),
+        "reviewers": evidence.reviewers,
+        "review": evidence.review.to_json() if evidence.review else None,
+        "review_skipped": evidence.review_skipped,
         "describe": evidence.span.describe(),
     }
 
@@ -204,6 +226,7 @@ def table(result: dict) -> str:
                     f"  {kind}: {f['precinct_id']} {f['stage']} receipt {f['receipt_id']}"
                     f" ({f['problem']})"
                 )
+    lines += _review_lines(result)
     if p := result["precincts"]:
         lines.append(
             f"precincts: {p['due']} results due ({p['due_by_phone']} by phone), {p['closed']}"
@@ -216,6 +239,49 @@ def table(result: dict) -> str:
     lines.append(result["describe"])
     lines.append(f"verdict: {'PASS' if result['passed'] else 'FAIL'}")
     return "\n".join([*lines, *why])
+
+
+def _review_lines(result: dict) -> list[str]:
+    """The review audit: held, decided, still waiting; how long they waited; the check that
+    none was public before its review (or why there is nothing to say)."""
+    review = result["review"]
+    if review is None:
+        skipped = result["review_skipped"]
+        return [f"review: skipped ({skipped})"] if skipped else []
+    if not review["checked"]:
+        if not result["reviewers"]:
+            return []
+        return [
+            "review: no result was held for review in this run: not proven that none is"
+            " published before its review"
+        ]
+    decided = ", ".join(f"{kind} {n}" for kind, n in sorted(review["decisions"].items()))
+    waiting = review["still_waiting"]
+    oldest = f" (the oldest for {review['oldest_waiting_s']:g} s)" if waiting else ""
+    lines = [
+        f"review: {review['flagged']} held for review, {review['decided']} decided"
+        f"{f' ({decided})' if decided else ''}, {len(waiting)} still waiting{oldest};"
+        f" {result['reviewers']} reviewers on duty"
+    ]
+    if waited := review["waited"]:
+        lines.append(
+            "  waited: "
+            + ", ".join(
+                f"{name} {w['night_min']:.1f} min of night ({w['run_s']:.1f} s of run)"
+                for name, w in waited.items()
+            )
+        )
+    early = review["published_early"]
+    lines.append(
+        f"  public before review: {len(early)} of {review['flagged']} held"
+        f"  {'ok' if review['passed'] else 'FAIL'}"
+    )
+    lines += [
+        f"  public before review: {p['precinct_id']} {p['stage']} receipt {p['receipt_id']}"
+        f" ({p['problem']})"
+        for p in early[:LISTED_FINDINGS]
+    ]
+    return lines
 
 
 def _slo_rows(checks: list[dict], heading: str) -> list[str]:

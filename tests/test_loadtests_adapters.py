@@ -19,6 +19,7 @@ import pytest
 
 from caucus.cli import main
 from loadtests.adapters import load_adapter
+from loadtests.progress import PROGRESS_CSV, read_progress
 from loadtests.service import free_port, stop
 
 TESTS = Path(__file__).parent
@@ -85,14 +86,21 @@ def _loadtest(server: App2020Server, out: Path, *extra: str) -> int:
 def test_app2020_adapter_plays_the_night_then_refuses_a_used_target(
     app2020: App2020Server, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    reviewers = tmp_path / "reviewer-keys.csv"
+    reviewers.write_text("reviewer,key\nHQ 01,key-of-hq-01\n")
     night = [
         "--adapter", APP2020, "--compress", "2160", "--night-hours", "4", "--watchers", "4",
         "--pranksters", "2", "--operators", "1", "--wrong-share", "0.3",
+        "--reviewers", "2", "--reviewer-sheet", str(reviewers),  # it cannot speak for them
     ]  # fmt: skip
     assert _loadtest(app2020, tmp_path / "first", *night) == 0
     verdict = json.loads((tmp_path / "first" / "verdict.json").read_text())
     assert verdict["passed"], verdict["reasons"]
     assert verdict["audit"] is None and "has no export" in verdict["audit_skipped"]
+    assert verdict["reviewers"] == 0 and verdict["review"] is None
+    assert verdict["review_skipped"] == f"{APP2020} has no review operations: no reviewers"
+    progress = read_progress(tmp_path / "first" / PROGRESS_CSV)
+    assert progress and all(row["Reviewer"] == "0" for row in progress)  # no reviewer users
     assert verdict["precincts"]["closed"] == verdict["precincts"]["due"] > 5
     with (tmp_path / "first" / "locust_stats.csv").open(newline="") as file:
         stats = {row["Name"]: row for row in csv.DictReader(file)}
@@ -101,9 +109,9 @@ def test_app2020_adapter_plays_the_night_then_refuses_a_used_target(
     wrong = stats["POST /precincts/[id]/close (wrong result)"]  # each refused with a 422
     assert int(wrong["Request Count"]) > 0 and wrong["Failure Count"] == "0"
     assert any(n.startswith("prank: ") for n in stats)
-    assert "audit: skipped (loadtests.adapters.app2020:App2020 has no export)" in (
-        capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "audit: skipped (loadtests.adapters.app2020:App2020 has no export)" in out
+    assert f"review: skipped ({APP2020} has no review operations: no reviewers)" in out
 
     assert _loadtest(app2020, tmp_path / "again", *night) == 1
     again = json.loads((tmp_path / "again" / "verdict.json").read_text())
@@ -145,10 +153,14 @@ def test_nothing_listening_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
 def test_user_adapter_from_a_file_and_bad_specs(tmp_path: Path) -> None:
     mine = tmp_path / "my_api.py"
     mine.write_text(
+        "from loadtests.adapters.app2020 import App2020\n"
         "from loadtests.adapters.contract import ContractV1\n\n"
-        "class Mine(ContractV1):\n    RULES_REFUSED = frozenset({400})\n"
+        "class Mine(ContractV1):\n    RULES_REFUSED = frozenset({400})\n\n"
+        "class Half(App2020):\n    def review_queue(self, limit):\n        return None\n"
     )
     assert {400} == load_adapter(f"{mine}:Mine").RULES_REFUSED
+    with pytest.raises(ValueError, match="NAMES lacks review-decision, review-queue, reviewer-"):
+        load_adapter(f"{mine}:Half")  # speaks for reviewers: it must name their requests
     for spec, says in (
         ("loadtests.adapters.contract", "expected module:Class"),
         ("no_such_module:X", "No module named"),

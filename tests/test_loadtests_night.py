@@ -63,8 +63,10 @@ def test_caucus_night_cast_grows_with_the_curve(tmp_path: Path) -> None:
     assert casts[-1]["Watcher"] == 40
     assert [c["PrankBot"] for c in casts][:6] == [0] * 6  # leak at 10 pm = 180 s at compress 60
     assert casts[7]["PrankBot"] == 5
-    assert all(c["HotlineOperator"] == 2 for c in casts)
+    assert all(c["HotlineOperator"] == 2 and c["Reviewer"] == 0 for c in casts)
     assert night_cast(plan, 360 + 16, 60.0, 40, 5, 2) is None
+    reviewers = [night_cast(plan, s, 60.0, 40, 5, 2, 3)["Reviewer"] for s in (0, 1, 180, 360)]
+    assert reviewers == [3] * 4  # HQ reviewers on duty from the start
 
 
 def test_coverage_names_the_precincts_not_in(tmp_path: Path) -> None:

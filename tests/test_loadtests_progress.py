@@ -10,7 +10,7 @@ from loadtests.progress import COLUMNS, ProgressFollower, Terminal, progress_lin
 
 ROW = {
     "unix_s": 1.0, "wall_s": 1.0, "night_min": 222.0, "time_of_night": "10:42 pm",
-    "PrecinctChair": 31, "Watcher": 8, "PrankBot": 2, "HotlineOperator": 1,
+    "PrecinctChair": 31, "Watcher": 8, "PrankBot": 2, "HotlineOperator": 1, "Reviewer": 2,
     "requests_per_s": 23.04, "failures": 0, "failures_per_s": 0.0,
 }  # fmt: skip
 
@@ -22,7 +22,8 @@ class FakeTerminal(io.StringIO):
 
 def test_the_line_says_time_of_night_users_by_class_rate_and_failures() -> None:
     assert progress_line(ROW) == (
-        "10:42 pm  chairs 31  watchers 8  prank bots 2  operators 1  |  23.0 req/s, 0 failures"
+        "10:42 pm  chairs 31  watchers 8  prank bots 2  operators 1  reviewers 2  |  23.0 req/s,"
+        " 0 failures"
     )
 
 

@@ -17,6 +17,8 @@ from caucus.cli import main
 from loadtests.night import night_cast, plan_night
 from loadtests.progress import CLASSES, PROGRESS_CSV, read_progress
 
+DECIDED = ("REVIEW approved", "REVIEW corrected", "REVIEW rejected")
+
 SCENARIO = str(Path(__file__).parent.parent / "scenarios" / "iowa-2020.toml")
 COMPRESS = 1080
 CAST = {"watchers": 8, "pranksters": 2, "operators": 1}
@@ -75,6 +77,38 @@ def _every_class_follows_its_curve(out: Path) -> None:
     first = next(float(r["wall_s"]) for r in rows if int(r["PrankBot"]))
     assert leak_s <= first <= leak_s + 2 * TICK_S
     assert all(not int(r["PrankBot"]) for r in rows if float(r["wall_s"]) < leak_s)
+
+
+def test_reviewers_clear_the_queue_of_results_held_for_review(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`--hold-for-review`: wrong results are held (202) instead of refused; two reviewers on
+    duty from the start decide each; the verdict states the waits and that none was public
+    before its review."""
+    night = [*SMALL_NIGHT, "--night-hours", "3", "--wrong-share", "0.3", "--hold-for-review"]
+    assert main([*night, "--review-pace", "0.5", "--out", str(tmp_path)]) == 0
+    verdict = _verdict(tmp_path)
+    assert verdict["passed"], verdict["reasons"]
+    review = verdict["review"]
+    assert verdict["reviewers"] == 2 and review["flagged"] >= 2
+    assert review["decided"] == review["flagged"] and review["still_waiting"] == []
+    assert review["published_early"] == [] and review["passed"]
+    assert set(review["waited"]) == {"median", "p90", "max"}
+    assert 0 < review["waited"]["max"]["run_s"] < 15  # decided within the run
+    events = verdict["events"]
+    assert events["CHAIR result held for HQ review"] == review["flagged"]
+    assert sum(n for name, n in events.items() if name in DECIDED) == review["flagged"]
+    audit = verdict["audit"]  # the held results' and the reviewers' receipts, all stored
+    assert audit["passed"] and audit["receipts"] == audit["stored"] and not audit["unreceipted"]
+    stats = _stats(tmp_path)
+    wrong = stats["POST /api/v1/precincts/[id]/close (wrong result)"]  # each held: 202
+    assert int(wrong["Request Count"]) == review["flagged"] and wrong["Failure Count"] == "0"
+    assert stats["GET /api/v1/admin/reviews"]["Failure Count"] == "0"
+    rows = [r for r in read_progress(tmp_path / PROGRESS_CSV) if float(r["night_min"]) <= 180]
+    assert len(rows) >= 9 and all(r["Reviewer"] == "2" for r in rows)  # on duty from the start
+    out = capsys.readouterr().out
+    assert f"review: {review['flagged']} held for review, {review['flagged']} decided" in out
+    assert "  waited: median " in out and "  public before review: 0 of " in out
 
 
 def test_a_run_over_before_any_result_was_due_fails(

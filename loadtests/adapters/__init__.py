@@ -10,8 +10,13 @@ Required: :meth:`~ReportingAdapter.sign_in` and :meth:`~ReportingAdapter.session
 (:meth:`~ReportingAdapter.delegates`, :meth:`~ReportingAdapter.stages_held`),
 :meth:`~ReportingAdapter.report` and :meth:`~ReportingAdapter.receipt`,
 :meth:`~ReportingAdapter.results`. Optional: :meth:`~ReportingAdapter.export`; without it the
-audit is skipped and the verdict says so. New kinds of users (an HQ reviewer, say) add their
-operations as further methods with a default, so existing adapters keep working.
+audit is skipped and the verdict says so. New kinds of users add their operations as further
+methods with a default, so existing adapters keep working: HQ reviewers need
+:meth:`~ReportingAdapter.review_queue` and what is read from it
+(:meth:`~ReportingAdapter.held_results`), :meth:`~ReportingAdapter.decide` and
+:meth:`~ReportingAdapter.decided`, and for the verdict's review audit
+:meth:`~ReportingAdapter.review_ledger`; without them a run has no reviewers and the verdict
+says the review part was skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ STAGES = ("open", "first-alignment", "close")
 """The stages a chair reports, in order."""
 OPERATIONS = ("sign-in", "operator-sign-in", "precinct", *STAGES, "wrong-result", "results")
 """What the users do; each adapter names the Locust request of each in ``NAMES``."""
+REVIEW_OPERATIONS = ("reviewer-sign-in", "review-queue", "review-decision")
+"""What HQ reviewers do; an adapter with the review methods names these in ``NAMES`` too."""
 RETRYABLE = frozenset({0, 429, 500, 502, 503, 504})
 """Statuses worth another try (0: timeout or connection error)."""
 PROBLEM_CHARS = 120
@@ -99,6 +106,51 @@ class Receipt:
     stated: Mapping[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class HeldResult:
+    """A result in the review queue as a reviewer reads it: which it is, why it was held, the
+    held stage's numbers as reported and the precinct's stages in force."""
+
+    receipt_id: str
+    precinct_id: str
+    stage: str
+    kind: str
+    """``correction-after-close``, ``breaks-rules`` or ``incomplete``."""
+    findings: tuple[str, ...]
+    """Ids of the rules it breaks (as in ``caucus.checks``), as the target found them."""
+    reported: CaucusResult
+    """The held stage as reported: what the stage does not give is 0 (attendance, finals), and
+    delegates not given are None."""
+    attendance: int | None
+    """Attendance in force (the ``open`` stage), None when there is none."""
+    first: Mapping[str, int] | None
+    """First alignment in force, groups with supporters only, None when there is none."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCall:
+    """A reviewer's decision on a held result, with the reason: ``approve``, ``correct`` (with
+    ``result``, the precinct's numbers, of which the held stage is entered) or ``reject``."""
+
+    decision: str
+    reason: str
+    result: CaucusResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedResult:
+    """One result the target held for review, from its export: when it arrived, when and how it
+    was decided, when the public first saw it (Unix seconds; None: not yet, or never)."""
+
+    receipt_id: str
+    precinct_id: str
+    stage: str
+    accepted_s: float
+    decided_s: float | None
+    decision: str | None
+    published_s: float | None
+
+
 class ReportingAdapter:
     """How the users speak one reporting API. Subclass it; set ``NAMES``; fill the methods."""
 
@@ -106,9 +158,12 @@ class ReportingAdapter:
     """Locust request name of each of :data:`OPERATIONS`."""
     RULES_REFUSED: ClassVar[frozenset[int]] = frozenset({422})
     """Statuses refusing a result that breaks the caucus rules (a chair's 2020-style mistake)."""
+    HELD: ClassVar[frozenset[int]] = frozenset({202})
+    """Statuses of a report stored and held for HQ review (accepted, not yet in force)."""
 
     def sign_in(self, login: Mapping[str, str]) -> Request:
-        """Sign in a chair (``precinct_id``, ``pin``) or an operator (``operator``, ``key``)."""
+        """Sign in a chair (``precinct_id``, ``pin``), an operator (``operator``, ``key``) or,
+        with the review methods, an HQ reviewer (``reviewer``, ``key``)."""
         raise NotImplementedError
 
     def session(self, reply: Reply) -> dict[str, str]:
@@ -149,8 +204,41 @@ class ReportingAdapter:
         """Whether this adapter can export for the audit."""
         return type(self).export is not ReportingAdapter.export
 
+    def review_pending(self, reply: Reply) -> bool:
+        """Whether a refused report was refused because a version of its stage waits for HQ
+        review (the result is with HQ: not lost, nothing to phone in)."""
+        return False
+
+    def review_queue(self, limit: int) -> Request:
+        """Read the oldest ``limit`` results waiting for review (a reviewer's session)."""
+        raise NotImplementedError
+
+    def held_results(self, reply: Reply) -> list[HeldResult]:
+        """The held results in a review queue's reply, oldest first."""
+        raise NotImplementedError
+
+    def decide(self, held: HeldResult, call: ReviewCall) -> Request:
+        """Record a reviewer's decision on a held result."""
+        raise NotImplementedError
+
+    def decided(self, reply: Reply) -> tuple[str, Receipt | None]:
+        """How a decision ended: ``decided`` (recorded, or the same one recorded before),
+        ``taken`` (another reviewer decided first) or ``refused`` (it cannot stand: try
+        another); and the receipt of the version a correction entered (None: none stated)."""
+        raise NotImplementedError
+
+    def review_ledger(self, host: str, admin_key: str) -> list[FlaggedResult] | None:
+        """Every result the target held for review, for the verdict; None: no such export."""
+        return None
+
+    @property
+    def reviews(self) -> bool:
+        """Whether this adapter speaks for HQ reviewers (without it a run has none)."""
+        return type(self).review_queue is not ReportingAdapter.review_queue
+
     def login_name(self, login: Mapping[str, str]) -> str:
-        return self.NAMES["operator-sign-in" if "operator" in login else "sign-in"]
+        role = next((r for r in ("operator", "reviewer") if r in login), "")
+        return self.NAMES[f"{role}-sign-in" if role else "sign-in"]
 
     def data(self, reply: Reply, *keys: str) -> dict:
         """The reply's JSON object, which must hold ``keys`` (else :class:`ReplyError`)."""
@@ -182,7 +270,9 @@ def load_adapter(spec: str) -> ReportingAdapter:
     adapter = getattr(module, class_name, None)
     if not (isinstance(adapter, type) and issubclass(adapter, ReportingAdapter)):
         raise ValueError(f"--adapter {spec!r}: {class_name} is not a ReportingAdapter subclass")
-    missing = sorted(set(OPERATIONS) - set(getattr(adapter, "NAMES", {})))
+    made = adapter()
+    operations = set(OPERATIONS) | (set(REVIEW_OPERATIONS) if made.reviews else set())
+    missing = sorted(operations - set(getattr(adapter, "NAMES", {})))
     if missing:
         raise ValueError(f"--adapter {spec!r}: NAMES lacks {', '.join(missing)}")
-    return adapter()
+    return made

@@ -104,6 +104,11 @@ class CastShape(LoadTestShape):
         assert self.runner is not None
         return self.runner.environment.parsed_options
 
+    def reviewers(self) -> int:
+        """HQ reviewers on duty (settled when Locust starts, see ``locustfile.py``)."""
+        assert self.runner is not None
+        return getattr(self.runner.environment, "caucus_reviewers", 0)
+
     def tick(self) -> tuple[int, float] | None:
         run_s = self.get_run_time()
         limit = self.options().run_time  # Locust leaves --run-time to the shape

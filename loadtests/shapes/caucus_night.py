@@ -7,19 +7,22 @@ from locust import User
 
 from loadtests.night import night_cast, plan_night
 from loadtests.shapes import CastShape
-from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Watcher
+from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Reviewer, Watcher
 
 USERS: dict[str, type[User]] = {
-    cls.__name__: cls for cls in (HotlineOperator, PrankBot, PrecinctChair, Watcher)
+    cls.__name__: cls for cls in (HotlineOperator, PrankBot, PrecinctChair, Reviewer, Watcher)
 }
 
 
 class CaucusNight(CastShape):
     """``--scenario``, ``--compress``, ``--night-hours``, ``--watchers``, ``--pranksters``,
-    ``--operators`` shape the night; one chair per precinct reporting through the app."""
+    ``--operators``, ``--reviewers`` shape the night; one chair per precinct reporting through
+    the app."""
 
     def cast(self, run_s: float) -> dict[type[User], int] | None:
         o = self.options()
         plan = plan_night(o.pin_sheet, o.scenario, o.night_hours, o.hotline_share, o.seed)
-        wanted = night_cast(plan, run_s, o.compress, o.watchers, o.pranksters, o.operators)
+        wanted = night_cast(
+            plan, run_s, o.compress, o.watchers, o.pranksters, o.operators, self.reviewers()
+        )
         return None if wanted is None else {USERS[name]: n for name, n in wanted.items()}

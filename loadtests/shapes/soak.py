@@ -6,11 +6,12 @@ from locust import User
 
 from loadtests.night import plan_night
 from loadtests.shapes import CastShape
-from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Watcher
+from loadtests.users import HotlineOperator, PrankBot, PrecinctChair, Reviewer, Watcher
 
 
 class Soak(CastShape):
-    """Every chair, ``--watchers`` watchers, ``--pranksters`` bots, until Locust's run time ends."""
+    """Every chair, ``--watchers`` watchers, ``--pranksters`` bots, the operators and reviewers,
+    until Locust's run time ends."""
 
     def cast(self, run_s: float) -> dict[type[User], int] | None:
         o = self.options()
@@ -20,4 +21,5 @@ class Soak(CastShape):
             PrecinctChair: sum(not s.by_phone for s in plan.slots),
             Watcher: o.watchers,
             PrankBot: o.pranksters,
+            Reviewer: self.reviewers(),
         }

@@ -6,7 +6,7 @@ from locust import User
 
 from loadtests.night import plan_night
 from loadtests.shapes import CastShape
-from loadtests.users import HotlineOperator, PrecinctChair, Watcher
+from loadtests.users import HotlineOperator, PrecinctChair, Reviewer, Watcher
 
 SPIKE = (1 / 3, 2 / 3)
 """The spike's start and end as shares of the night."""
@@ -26,4 +26,5 @@ class Spike(CastShape):
             HotlineOperator: o.operators,
             PrecinctChair: sum(not s.by_phone for s in plan.slots),
             Watcher: o.watchers if storm else max(1, o.watchers // 10),
+            Reviewer: self.reviewers(),
         }
