@@ -157,8 +157,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--fault-start",
         default="serve",
-        help="rehearsal: the fault clock starts at `serve` (default), `first-request` (any"
-        " worker's), or an ISO 8601 time; the same for every worker",
+        help="rehearsal: the fault clock starts at `serve` (default: when this caucus serve"
+        " started, the same for its workers; each host its own), `first-request` (any"
+        " worker's, kept in the database), or an ISO 8601 time (the same on every host)",
     )
     serve.add_argument("--fault-seed", type=int, help="rehearsal: seed of the random faults")
     serve.add_argument("--log-level", default="info")
