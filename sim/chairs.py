@@ -24,13 +24,15 @@ DELIVERED, WENT_HOME = "delivered", "went-home"
 
 
 def chair(night: Night, record: PrecinctRecord) -> Generator[simpy.Event, Any, None]:
-    """The caucus ends, the chair fills in the worksheet, then tries each channel in turn."""
+    """The caucus ends, the chair fills in the worksheet, then tries each channel in turn; the
+    result that reaches HQ goes on to be verified there."""
     env, config = night.env, night.config.chairs
     yield env.timeout(record.precinct.caucus_end_min - env.now)
     record.ready_min = env.now
     yield env.timeout(night.lognormal(config.paperwork_median_min, config.paperwork_sigma))
     for channel in config.channels:
         if (yield from CHANNEL_TRIES[channel](night, record)):
+            yield from night.hq.verify(record)
             return
 
 

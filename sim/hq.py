@@ -61,17 +61,17 @@ class HQ:
             env.process(self.work_shifts())
 
     def receive(self, record: PrecinctRecord, channel: str, complete: bool = True) -> None:
-        """A result reaches HQ by ``channel``; incomplete when the app's coding error struck."""
+        """A result reaches HQ by ``channel``; incomplete when the app's coding error struck.
+        :meth:`verify` takes it from there."""
         record.channel = channel
         record.received_min = self.env.now
         reported = record.precinct.reported
         record.received = reported if complete else incomplete(reported)
-        self.env.process(self.verify(record))
 
     def verify(self, record: PrecinctRecord) -> Generator[simpy.Event, Any, None]:
-        """Type the worksheet in if needed, check the result, call the chair back about anything
-        flagged (or wait for the paper worksheet), perhaps correct the mistake, then hold the
-        result for release."""
+        """A received result at HQ: type the worksheet in if needed, check the result, call the
+        chair back about anything flagged (or wait for the paper worksheet), perhaps correct the
+        mistake, then hold the result for release."""
         env, config = self.env, self.config
         if record.channel in TYPED_IN:
             yield self.data_entry.request()
