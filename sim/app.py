@@ -46,7 +46,8 @@ class App:
             return OUTAGE
         if self.backend.count >= config.backend_capacity:
             return OVERLOADED
-        yield self.backend.request()
+        if (turn := self.backend.take()) is not None:
+            yield turn
         yield env.timeout(config.backend_submit_min)
         self.backend.release()
         return PARTIAL if self.rng.random() < config.partial_data_prob else ACCEPTED

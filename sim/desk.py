@@ -39,6 +39,14 @@ class Desk:
         self._serve()
         return request
 
+    def take(self) -> simpy.Event | None:
+        """A server taken at once if one is free and nobody waits (None: no event, no step
+        taken), else a :meth:`request` in line."""
+        if self.count < self.capacity and not self.waiting:
+            self.count += 1
+            return None
+        return self.request()
+
     def within(self, request: simpy.Event, patience_min: float) -> simpy.Event:
         """An event fired one step after ``request`` is taken or ``patience_min`` minutes have
         passed, whichever comes first (the step ``request | env.timeout(patience_min)``

@@ -74,10 +74,12 @@ class HQ:
         mistake, then hold the result for release."""
         env, config = self.env, self.config
         if record.channel in TYPED_IN:
-            yield self.data_entry.request()
+            if (turn := self.data_entry.take()) is not None:
+                yield turn
             yield env.timeout(self.lognormal(config.entry_median_min, config.duration_sigma))
             self.data_entry.release()
-        yield self.verifiers.request()
+        if (turn := self.verifiers.take()) is not None:
+            yield turn
         yield env.timeout(self.lognormal(config.verify_median_min, config.duration_sigma))
         record.findings = self.check(record)
         if record.findings:

@@ -144,3 +144,16 @@ def test_first_come_first_served_and_giving_up():
     # b gives up at 4; c and d are served in arrival order as a leaves at 10, c at 11.
     assert log == [(0, "a", True), (4, "b", False), (10, "c", True), (11, "d", True)]
     assert desk.count == 0 and desk.waiting == 0
+
+
+def test_take_seats_at_once_only_when_nobody_waits():
+    env = simpy.Environment()
+    desk = Desk(env, 1)
+    assert desk.take() is None and desk.count == 1  # free: taken at once, no event
+    second = desk.take()
+    assert second is not None and not second.triggered and desk.waiting == 1
+    desk.release()  # the server frees; the one in line is taken in the next step ...
+    third = desk.take()
+    assert third is not None  # ... so a newcomer does not jump the line
+    env.run()
+    assert second.processed and not third.triggered and desk.count == 1 and desk.waiting == 1
