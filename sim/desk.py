@@ -6,7 +6,11 @@ with less bookkeeping per request: a request is a plain event, and nothing is sc
 what wakes a process. Each step that ``simpy.Resource`` took is still taken (a waiting request
 is taken one step after the release that freed its server), so events are processed in the
 same order and the same seed gives the same night (``tests/test_sim_desk.py`` checks both
-against each other).
+against each other). :meth:`Desk.take` alone skips that step: a free server is taken at once,
+with no event. The model takes that way only where a caller dials or a result reaches HQ at an
+instant of its own (random times never coincide), so no other process acts in the step
+skipped: the nights' numbers are those of ``simpy.Resource`` still
+(``benchmarks/same_numbers.py``).
 """
 
 from __future__ import annotations
