@@ -6,7 +6,13 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("caucus.validate", "studies.cli", "reporting.cli", "loadtests.cli")
+COMMAND_MODULES = (
+    "caucus.validate",
+    "studies.measure",
+    "studies.cli",
+    "reporting.cli",
+    "loadtests.cli",
+)
 """Modules with ``register(subparsers)``; each adds its subcommands and sets ``run``."""
 
 
