@@ -330,13 +330,20 @@ FIGURES = {
     # (key, figure): (the note's pattern, our figure from (results, measures))
     ("counties", "precincts"): (r"the ([\d,]+) precincts", lambda r, m: m["regular"].value),
     ("counties", "counties"): (r"in (\d+) counties", lambda r, m: m["counties"].value),
-    ("attendance_median", "median"): (r"median (\d+)", lambda r, m: m["attendance_median"].value),
+    ("attendance_median", "median"): (
+        r"median ([\d.]+)",
+        lambda r, m: m["attendance_median"].value,
+    ),
+    ("attendance_sigma", "log-sd"): (
+        r"log-sd of ([\d.]+)",
+        lambda r, m: m["attendance_sigma"].value,
+    ),
     ("attendance_sigma", "p10"): (
-        r"the data's are (\d+) and",
+        r"percentiles, (\d+) and",
         lambda r, m: percentile(_totals(r, False), 10),
     ),
     ("attendance_sigma", "p90"): (
-        r"the data's are \d+ and (\d+)",
+        r"percentiles, \d+ and (\d+)",
         lambda r, m: percentile(_totals(r, False), 90),
     ),
     ("attendance_max", "max"): (
@@ -364,7 +371,7 @@ FIGURES = {
         lambda r, m: percentile(_totals(r, True), 90),
     ),
     ("satellite_attendance_sigma", "log-sd"): (
-        r"log-sd near ([\d.]+)",
+        r"log-sd of ([\d.]+)",
         lambda r, m: m["satellite_attendance_sigma"].value,
     ),
     ("delegates_median", "median"): (r"median (\d+)", lambda r, m: m["delegates_median"].value),
@@ -408,32 +415,24 @@ FIGURES = {
         r"of the ([\d,]+) first-alignment supporters",
         lambda r, m: realignment(r).vanished_all,
     ),
+    ("realign_join_share", "units left out"): (
+        r"those of the (\d+) units",
+        lambda r, m: realignment(r).units_left_out,
+    ),
+    ("realign_join_share", "counted"): (
+        r"of the ([\d,]+) counted",
+        lambda r, m: realignment(r).vanished,
+    ),
     ("realign_join_share", "left"): (r"([\d,]+) left the count", lambda r, m: realignment(r).left),
     ("realign_join_share", "joined"): (
         r"\((\d+)% joined",
         lambda r, m: 100 * m["realign_join_share"].value,
     ),
 }
-WRONG = {
-    ("satellite_attendance_sigma", "log-sd"): "ln(125.4 / 3) / (2 x 1.2816) = 1.456: 1.46",
-    ("group_shares", "Steyer"): "3,083 of 176,436 is 1.747%: 1.7 (1.75 rounded again is 1.8)",
-    ("mix_concentration", "Sanders"): "15.3: the note took the noise out as p(1 - p) / N",
-    ("mix_concentration", "Warren"): "37.5 (37.45): the note took the noise out as p(1 - p) / N",
-    ("mix_concentration", "weighted"): "25.4: the note took the noise out as p(1 - p) / N",
-    ("realign_join_share", "left"): "5,098: 3,915 is the statewide drop, 176,436 - 172,521",
-    ("realign_join_share", "joined"): "81%: 1 - 5,098 / 26,395 (86% is 1 - 3,915 / 27,616)",
-}
-PRESET_WRONG = {
-    "attendance_median": "the data's median is 60.5 (1,678 precincts, middle two 60 and 61)",
-    "attendance_sigma": "ln(248 / 14) / (2 x 1.2816) = 1.12; 1.09 is ln(248 / 61) / 1.2816",
-}
 
 
 def _case(key, figure):
-    marks = [iowa2020]
-    if (key, figure) in WRONG:
-        marks.append(pytest.mark.xfail(strict=True, reason=WRONG[key, figure]))
-    return pytest.param(key, figure, marks=marks, id=f"{key}:{figure}")
+    return pytest.param(key, figure, marks=iowa2020, id=f"{key}:{figure}")
 
 
 @pytest.mark.parametrize(("key", "figure"), [_case(*k) for k in FIGURES])
@@ -448,22 +447,15 @@ def test_each_figure_a_note_states_is_the_datas(real, key, figure):
 
 def test_every_precincts_note_is_checked():
     assert {key for key, _ in FIGURES} == set(NOTES)
-    assert sum(NOT_YET in note for note in NOTES.values()) == 5
-
-
-def _preset_case(key):
-    marks = [iowa2020]
-    if key in PRESET_WRONG:
-        marks.append(pytest.mark.xfail(strict=True, reason=PRESET_WRONG[key]))
-    return pytest.param(key, marks=marks, id=key)
+    assert sum(NOT_YET in note for note in NOTES.values()) == 8
 
 
 @pytest.mark.parametrize(
     "key",
     [
-        _preset_case(key)
+        pytest.param(key, marks=iowa2020, id=key)
         for key, note in NOTES.items()
-        if NOT_YET not in note and key != "mix_concentration"
+        if NOT_YET not in note
     ],
 )
 def test_each_preset_value_not_marked_not_yet_is_the_datas(real, key):
