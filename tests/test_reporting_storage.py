@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import tempfile
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -150,6 +151,95 @@ def test_sign_in_reservations_slow_a_client_and_cap_a_precinct(storage):
     assert asyncio.run(storage.unlock("P0007", "operator:Hotline 01", "chair called")) is True
     assert asyncio.run(storage.hq_log(True)) == []
     assert reserve("10.0.2.1") == "go"
+
+
+async def _until(flag: threading.Event) -> None:
+    for _ in range(500):  # bounded: 5 s
+        if flag.is_set():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the writer never got there")
+
+
+def _clock(name: str, runs: list[str] | None = None, fail: bool = False):
+    """A write storing the clock ``name`` (noted in ``runs`` each time it runs), then failing
+    if ``fail``."""
+
+    def work(tx):
+        if runs is not None:
+            runs.append(name)
+        tx.execute("INSERT INTO clocks (name, started) VALUES (?, 1)", (name,))
+        if fail:
+            raise RuntimeError(f"{name} breaks")
+        return name
+
+    return work
+
+
+def _held(started: threading.Event, release: threading.Event, name: str):
+    """A write that stores the clock ``name`` and holds its transaction until ``release``."""
+
+    def work(tx):
+        tx.execute("INSERT INTO clocks (name, started) VALUES (?, 1)", (name,))
+        started.set()
+        assert release.wait(10)
+        return name
+
+    return work
+
+
+def test_a_failing_write_is_rolled_back_alone_and_its_batch_commits(storage):
+    """Three writes queued while the writer is busy commit as one batch; the middle one fails
+    after it wrote: the batch is run again with savepoints, and only the failing one is lost."""
+    started, release, runs = threading.Event(), threading.Event(), []
+
+    async def run() -> list:
+        busy = asyncio.ensure_future(storage.write(_held(started, release, "busy")))
+        await _until(started)
+        batch = [
+            asyncio.ensure_future(storage.write(_clock(n, runs, fail=n == "bad")))
+            for n in ("a", "bad", "c")
+        ]
+        await asyncio.sleep(0.05)  # all three queued behind the busy write
+        release.set()
+        return await asyncio.gather(busy, *batch, return_exceptions=True)
+
+    busy, a, bad, c = asyncio.run(run())
+    assert (busy, a, c) == ("busy", "a", "c")
+    assert isinstance(bad, RuntimeError) and str(bad) == "bad breaks"
+    assert runs.count("a") == 2, runs  # run, rolled back with the batch, run again
+    rows = asyncio.run(storage.read(lambda tx: tx.fetchall("SELECT name FROM clocks")))
+    assert sorted(name for (name,) in rows) == ["a", "busy", "c"]
+
+
+def test_a_precinct_busy_on_another_worker_does_not_hold_up_a_batch(reporting_postgres_db):
+    """Two workers' writers: while one holds precinct P's lock, the other's write for P waits
+    (and then sees what the first committed) but its write for Q in the same batch does not."""
+    here, there = open_storage(reporting_postgres_db), open_storage(reporting_postgres_db)
+    started, release = threading.Event(), threading.Event()
+
+    def after_p(tx):
+        return tx.fetchone("SELECT name FROM clocks WHERE name = 'P first'")
+
+    async def run() -> tuple:
+        first = asyncio.ensure_future(
+            there.write(_held(started, release, "P first"), ("precinct:P",))
+        )
+        await _until(started)
+        q = asyncio.ensure_future(here.write(_clock("Q"), ("precinct:Q",)))
+        p = asyncio.ensure_future(here.write(after_p, ("precinct:P",)))
+        q_done = await asyncio.wait_for(q, 5)
+        p_waiting = not p.done()
+        release.set()
+        return q_done, p_waiting, await first, await asyncio.wait_for(p, 10)
+
+    try:
+        q_done, p_waiting, first, p_saw = asyncio.run(run())
+    finally:
+        release.set()
+        here.close()
+        there.close()
+    assert (q_done, p_waiting, first, p_saw) == ("Q", True, "P first", ("P first",))
 
 
 def test_the_api_on_each_database(reporting_settings, reporting_db_url, reporting_roster):
