@@ -325,18 +325,23 @@ def _number(text):
     return text.replace(",", "")
 
 
+def _value(key):
+    """Our figure for a note: the measure of ``key``."""
+    return lambda r, m: m[key].value
+
+
 WORDS = {"four": "4", "eight": "8"}
 FIGURES = {
     # (key, figure): (the note's pattern, our figure from (results, measures))
-    ("counties", "precincts"): (r"the ([\d,]+) precincts", lambda r, m: m["regular"].value),
-    ("counties", "counties"): (r"in (\d+) counties", lambda r, m: m["counties"].value),
+    ("counties", "precincts"): (r"the ([\d,]+) precincts", _value("regular")),
+    ("counties", "counties"): (r"in (\d+) counties", _value("counties")),
     ("attendance_median", "median"): (
         r"median ([\d.]+)",
-        lambda r, m: m["attendance_median"].value,
+        _value("attendance_median"),
     ),
     ("attendance_sigma", "log-sd"): (
         r"log-sd of ([\d.]+)",
-        lambda r, m: m["attendance_sigma"].value,
+        _value("attendance_sigma"),
     ),
     ("attendance_sigma", "p10"): (
         r"percentiles, (\d+) and",
@@ -352,11 +357,11 @@ FIGURES = {
     ),
     ("satellite_attendance_median", "satellites"): (
         r"the ([\d,]+) satellite",
-        lambda r, m: m["satellites"].value,
+        _value("satellites"),
     ),
     ("satellite_attendance_median", "median"): (
         r"median (\d+)",
-        lambda r, m: m["satellite_attendance_median"].value,
+        _value("satellite_attendance_median"),
     ),
     ("satellite_attendance_median", "none"): (
         r"\((\w+) had none\)",
@@ -372,19 +377,19 @@ FIGURES = {
     ),
     ("satellite_attendance_sigma", "log-sd"): (
         r"log-sd of ([\d.]+)",
-        lambda r, m: m["satellite_attendance_sigma"].value,
+        _value("satellite_attendance_sigma"),
     ),
-    ("delegates_median", "median"): (r"median (\d+)", lambda r, m: m["delegates_median"].value),
-    ("delegates_sigma", "log-sd"): (r"log-sd of ([\d.]+)", lambda r, m: m["delegates_sigma"].value),
+    ("delegates_median", "median"): (r"median (\d+)", _value("delegates_median")),
+    ("delegates_sigma", "log-sd"): (r"log-sd of ([\d.]+)", _value("delegates_sigma")),
     ("delegates_attendance_elasticity", "slope"): (
         r"slope is ([\d.]+)",
-        lambda r, m: m["delegates_attendance_elasticity"].value,
+        _value("delegates_attendance_elasticity"),
     ),
     ("delegates_max", "min"): (
         r"(\d+) to \d+ county",
         lambda r, m: min(u.delegates_to_elect for u in r if not u.is_satellite),
     ),
-    ("delegates_max", "max"): (r"\d+ to (\d+) county", lambda r, m: m["delegates_max"].value),
+    ("delegates_max", "max"): (r"\d+ to (\d+) county", _value("delegates_max")),
     ("groups", "names"): (r"its (\w+) largest names", lambda r, m: len(m["groups"].value)),
     ("groups", "covered"): (
         r"names, ([\d.]+)% of it",
@@ -409,7 +414,7 @@ FIGURES = {
     ("mix_concentration", "Warren"): (r"to (\d+) \(Warren\)", lambda r, m: _mix(r)["Warren"]),
     ("mix_concentration", "weighted"): (
         r"about (\d+) weighted",
-        lambda r, m: m["mix_concentration"].value,
+        _value("mix_concentration"),
     ),
     ("realign_join_share", "vanished"): (
         r"of the ([\d,]+) first-alignment supporters",
