@@ -208,6 +208,7 @@ def test_spike_and_soak_shapes(tmp_path: Path) -> None:
         users = [int(r["User Count"]) for r in csv.DictReader(file) if r["Name"] == "Aggregated"]
     assert max(users) - min(u for u in users if u) >= 20  # the storm came and went
     soak = tmp_path / "soak"
-    args = [*base, "--shape", "soak", "--run-time", "6s", "--out", str(soak)]
+    # 10 s at --compress 720 cover the two hours asked for, time for a precinct to close
+    args = [*base, "--shape", "soak", "--run-time", "10s", "--out", str(soak)]
     assert main(args) == 0
     assert _verdict(soak)["run"]["shape"] == "soak"
