@@ -50,7 +50,7 @@ def serve(roster: Path, db_url: str, workers: int, log: Path) -> Iterator[int]:
         sys.executable, "-m", "caucus.cli", "serve", "--roster", str(roster), "--db", db_url,
         "--port", str(port), "--workers", str(workers),
         "--token-key-file", str(log.with_suffix(".keys")), "--login-rate", "0",
-        "--submit-rate", "0", "--log-level", "warning",
+        "--submit-rate", "0",
     ]  # fmt: skip
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -64,6 +64,10 @@ def serve(roster: Path, db_url: str, workers: int, log: Path) -> Iterator[int]:
                 if process.poll() is not None:
                     sys.exit(f"caucus serve exited: {log.read_text()}")
                 time.sleep(0.2)
+        while workers > 1 and "workers listening" not in log.read_text():
+            if time.monotonic() > deadline:
+                sys.exit(f"caucus serve's workers did not all start: {log.read_text()}")
+            time.sleep(0.2)  # a worker that is still starting would be given no connection
         yield port
     finally:
         process.terminate()

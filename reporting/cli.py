@@ -267,6 +267,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from reporting.plan import PlanError, read_plan
     from reporting.roster import RosterError, load_roster
     from reporting.staff import StaffRoster
+    from reporting.workers import run_workers
 
     try:
         load_roster(args.roster)
@@ -326,20 +327,27 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:  # every worker writes its metrics here; /metrics merges them
         metrics_dir = tempfile.mkdtemp(prefix="caucus-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    options = dict(
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        log_config=log_config,
+        access_log=False,
+        http="reporting.connections:GuardedHttpToolsProtocol",
+        proxy_headers=False,  # X-Forwarded-For is read by the app, from --trusted-proxies only
+        timeout_graceful_shutdown=10,
+    )
+    app = "reporting.app:create_app_from_env"
     try:
-        uvicorn.run(
-            "reporting.app:create_app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            log_config=log_config,
-            access_log=False,
-            http="reporting.connections:GuardedHttpToolsProtocol",
-            proxy_headers=False,  # X-Forwarded-For is read by the app, from --trusted-proxies only
-            timeout_graceful_shutdown=10,
-        )
+        if args.workers > 1:
+            run_workers(uvicorn.Config(app, **options))
+        else:
+            uvicorn.run(app, **options)
+    except OSError as error:
+        print(f"caucus serve: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
