@@ -47,12 +47,21 @@ def viability_threshold(delegates: int) -> Fraction | None:
     return Fraction(15, 100)
 
 
+@functools.lru_cache(maxsize=64)
+def _threshold_terms(delegates: int) -> tuple[int, int] | None:
+    """The viability threshold as (numerator, denominator) ints; None when D = 1. Cached as
+    :func:`viability_threshold` is: a Fraction's terms are properties, slow to read thousands
+    of times a night."""
+    threshold = viability_threshold(delegates)
+    return None if threshold is None else (threshold.numerator, threshold.denominator)
+
+
 def viability_number(delegates: int, attendance: int) -> int | None:
     """Fewest supporters a group needs to be viable: ceil(threshold x N); None when D = 1."""
-    threshold = viability_threshold(delegates)
-    if threshold is None:
+    terms = _threshold_terms(delegates)
+    if terms is None:
         return None
-    return -(-threshold.numerator * attendance // threshold.denominator)
+    return -(-terms[0] * attendance // terms[1])
 
 
 def viable_groups(alignment: Mapping[str, int], delegates: int, attendance: int) -> set[str]:

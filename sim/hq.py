@@ -104,12 +104,19 @@ class HQ:
         hold their members never shrink, nobody is added, and the awards are
         :func:`caucus.allocate_delegates`'s own for its final alignment), so every check passes
         (``test_hq_finds_what_the_checks_find`` holds HQ to the full checks on every result of
-        many nights). Every other result, a chair's mistake or the app's incomplete report, and
-        every result under the majority reading, goes through every check.
+        many nights). The app's incomplete copy of such a result (:func:`incomplete`) fails
+        only for its missing awards, under either reading: the checks that need no awards
+        pass as they do on the whole result, and those that do are skipped (every check reads
+        the one-delegate rule only through the awards). Every other result, a chair's mistake
+        as received, and every complete result under the majority reading, goes through every
+        check.
         """
-        received = record.received
-        if received == record.precinct.result and self.one_delegate is OneDelegateRule.PLURALITY:
-            return ()
+        received, precinct = record.received, record.precinct
+        if precinct.mistake is None:  # the chair reports the caucus's own result
+            if received is not precinct.result:  # :meth:`receive` made it incomplete
+                return (MISSING_FIELD.id,)
+            if self.one_delegate is OneDelegateRule.PLURALITY:
+                return ()
         return findings(received, self.one_delegate)
 
     def work_shifts(self) -> Generator[simpy.Event, Any, None]:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caucus import OneDelegateRule
+from caucus.checks import MISSING_FIELD
 from sim import Night, NightConfig, conservation_problems, hold_by_hour, run_night, summarize
 from sim.app import ACCEPTED, LOGIN_FAILED, OUTAGE, OVERLOADED, PARTIAL
 from sim.chairs import CHANNEL_TRIES, WENT_HOME
@@ -344,7 +345,8 @@ def test_the_apps_incomplete_result_lacks_the_awards_and_nothing_else(iowa):
 )
 def test_hq_finds_what_the_checks_find(seed, rate, reading, delegates_median):
     """HQ does not re-check a result received exactly as the caucus decided it (plurality
-    reading): on every result of the night its findings are still those of every check."""
+    reading), nor the app's incomplete copy of it (either reading): on every result of the
+    night its findings are still those of every check."""
     night = run_night(
         small(
             precincts={"delegates_median": delegates_median},
@@ -358,6 +360,22 @@ def test_hq_finds_what_the_checks_find(seed, rate, reading, delegates_median):
     assert any(r.received == r.precinct.result for r in verified)
     for record in verified:
         assert record.findings == findings(record.received, OneDelegateRule(reading))
+
+
+@pytest.mark.parametrize("reading", ONE_DELEGATE_RULES)
+def test_hq_finds_what_the_checks_find_on_the_apps_incomplete_results(reading):
+    """The app's incomplete copies of results received as the caucus decided them, which HQ
+    does not check again, fail the full checks for their missing awards and nothing else."""
+    night = run_night(small(hq={"one_delegate_rule": reading, "verifiers": 20}), seed=3)
+    lacking = [
+        r
+        for r in night.records
+        if r.verified_min is not None and r.received.awarded() is None and not r.precinct.mistake
+    ]
+    assert len(lacking) > 10
+    for record in lacking:
+        assert record.findings == findings(record.received, OneDelegateRule(reading))
+        assert record.findings == (MISSING_FIELD.id,)
 
 
 def test_shifts_change_staff_at_their_times():
