@@ -23,7 +23,8 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 logger = logging.getLogger("reporting")
 
 READY_TIMEOUT_S = 60
-"""Seconds the parent waits for every worker to finish start-up before saying none is late."""
+"""Seconds the parent waits for each worker's start-up; past them it does not say that every
+worker listens (uvicorn's supervisor goes on watching them all the same)."""
 
 
 class PortHold(socket.socket):
@@ -38,17 +39,23 @@ class PortHold(socket.socket):
         return (reuse_port_socket, (self.family, self.getsockname()))
 
 
-def reuse_port_socket(family: int, address: tuple[Any, ...]) -> socket.socket:
+def reuse_port_socket(
+    family: int, address: tuple[Any, ...], kind: type[socket.socket] = socket.socket
+) -> socket.socket:
     """A TCP socket bound to ``address`` that others with ``SO_REUSEPORT`` may bind too."""
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
-def hold_port(host: str, port: int) -> PortHold:
-    """Bind ``host:port`` (``port`` 0: a free one) for the workers; ``OSError`` if taken.
+def hold_port(host: str, port: int) -> socket.socket:
+    """A :class:`PortHold` on ``host:port`` (``port`` 0: a free one); ``OSError`` if taken.
 
     ``SO_REUSEPORT`` would let any process of the same user join the port and take a share
     of its connections, a second `caucus serve` included; a plain bind first makes sure that
@@ -58,15 +65,7 @@ def hold_port(host: str, port: int) -> PortHold:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
         address = probe.getsockname()
-    hold = PortHold(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        hold.bind(address)
-    except OSError:
-        hold.close()
-        raise
-    return hold
+    return reuse_port_socket(family, address, PortHold)
 
 
 class SpreadWorkers(Multiprocess):
