@@ -32,6 +32,6 @@ case "$job" in
     fi
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
-    .venv/bin/python -m pytest
+    .venv/bin/python -m pytest --durations=20  # the slowest 20 in the log: CI must stay under 20 minutes
     ;;
 esac
