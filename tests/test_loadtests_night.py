@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -89,47 +87,3 @@ def test_clock_reads_the_time_of_night() -> None:
 def test_flood_window_is_the_leak_until_it_has_halved() -> None:
     assert Flood(180.0, 120.0).window == (180.0, 300.0)
     assert Flood(None, 1.0).window is None
-
-
-SHAPE_CLOCKS = """
-import sys
-from pathlib import Path
-
-from locust.env import Environment  # first: Locust patches the standard library for gevent
-
-from loadtests.night import Night, plan_night
-from loadtests.receipts import ReceiptLog
-from loadtests.shapes.soak import Soak
-from loadtests.users import PrecinctChair
-
-pins, receipts = sys.argv[1:]
-shape = Soak()
-environment = Environment(user_classes=[PrecinctChair], shape_class=shape)
-runner = environment.create_local_runner()
-shape.start_time -= 5.0  # the shape's clock started 5 s ago
-readings = [shape.run_s()]  # no night yet: Locust's clock
-night = Night(plan_night(pins, "", 6.0, 0.0, 1), 60, 0, 1, ReceiptLog(Path(receipts)))
-environment.caucus_night = night  # as locustfile.start_the_night does, after the preflight
-readings.append(shape.run_s())
-night.started -= 10.0  # a night left from an earlier test (a restart in the web UI) ...
-shape.reset_time()  # ... and the new test's own clock
-readings.append(shape.run_s())
-runner.quit()
-print(" ".join(f"{r:.2f}" for r in readings))
-"""
-
-
-def test_the_shapes_keep_the_nights_time(tmp_path: Path) -> None:
-    """A shape's clock starts before the test-start preflight and plan; the chairs and the
-    progress log keep the night's clock, so the shape reads that one once the night starts
-    (a run on a busy machine had 6 chairs where the shape wanted 3 a second before). In a
-    process of its own: Locust must patch the standard library before anything else loads."""
-    args = [_pin_sheet(tmp_path, 5), str(tmp_path / "receipts")]
-    done = subprocess.run(
-        [sys.executable, "-c", SHAPE_CLOCKS, *args], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    before, started, restarted = map(float, done.stdout.split())
-    assert before == pytest.approx(5.0, abs=0.5)  # Locust's clock until the night starts
-    assert started == pytest.approx(0.0, abs=0.5)  # then the night's
-    assert restarted == pytest.approx(0.0, abs=0.5)  # and not an earlier test's night

@@ -7,7 +7,6 @@ class weight, so :class:`CastDispatcher` takes its place for these shapes.
 
 from __future__ import annotations
 
-import time
 from abc import abstractmethod
 from argparse import Namespace
 from collections.abc import Iterator
@@ -110,19 +109,8 @@ class CastShape(LoadTestShape):
         assert self.runner is not None
         return getattr(self.runner.environment, "caucus_reviewers", 0)
 
-    def run_s(self) -> float:
-        """Wall seconds into the test, by the night's own clock once it has started: Locust's
-        shape clock starts before the test-start preflight and plan (a second or more on a
-        busy machine), and the chairs and the progress log keep the night's time. The later
-        start wins, so a night left from an earlier test in the web UI is not read."""
-        assert self.runner is not None
-        night = getattr(self.runner.environment, "caucus_night", None)
-        if night is None:
-            return self.get_run_time()
-        return min(self.get_run_time(), time.monotonic() - night.started)
-
     def tick(self) -> tuple[int, float] | None:
-        run_s = self.run_s()
+        run_s = self.get_run_time()
         limit = self.options().run_time  # Locust leaves --run-time to the shape
         if limit and run_s > parse_timespan(str(limit)):
             return None
