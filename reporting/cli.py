@@ -267,7 +267,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from reporting.plan import PlanError, read_plan
     from reporting.roster import RosterError, load_roster
     from reporting.staff import StaffRoster
-    from reporting.workers import run_workers
+    from reporting.workers import hold_port, run_workers
 
     try:
         load_roster(args.roster)
@@ -323,6 +323,14 @@ def run_serve(args: argparse.Namespace) -> int:
     settings.to_env()
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["reporting"] = {"handlers": ["default"], "level": "INFO"}
+    hold = None
+    if args.workers > 1:  # the workers' port, held before anything else starts
+        try:
+            hold = hold_port(args.host, args.port)
+        except OSError as error:
+            where = f"{args.host}:{args.port}"
+            print(f"caucus serve: cannot listen on {where}: {error}", file=sys.stderr)
+            return 2
     metrics_dir = None
     if args.workers > 1:  # every worker writes its metrics here; /metrics merges them
         metrics_dir = tempfile.mkdtemp(prefix="caucus-metrics-")
@@ -341,13 +349,10 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     app = "reporting.app:create_app_from_env"
     try:
-        if args.workers > 1:
-            run_workers(uvicorn.Config(app, **options))
+        if hold is not None:
+            run_workers(uvicorn.Config(app, **options), hold)
         else:
             uvicorn.run(app, **options)
-    except OSError as error:
-        print(f"caucus serve: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 2
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

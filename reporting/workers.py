@@ -85,10 +85,9 @@ class SpreadWorkers(Multiprocess):
         )
 
 
-def run_workers(config: uvicorn.Config) -> None:
-    """Serve ``config.app`` (an import string) from ``config.workers`` processes until a
-    signal stops them. ``OSError`` if the port cannot be bound."""
-    hold = hold_port(config.host, config.port)
+def run_workers(config: uvicorn.Config, hold: socket.socket) -> None:
+    """Serve ``config.app`` (an import string) from ``config.workers`` processes on the port
+    of ``hold`` (from :func:`hold_port`) until a signal stops them; then let the port go."""
     try:
         SpreadWorkers(config, sockets=[hold]).run()
     finally:
