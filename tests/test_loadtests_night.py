@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,52 @@ def test_clock_reads_the_time_of_night() -> None:
 def test_flood_window_is_the_leak_until_it_has_halved() -> None:
     assert Flood(180.0, 120.0).window == (180.0, 300.0)
     assert Flood(None, 1.0).window is None
+
+
+SHAPE_CLOCKS = """
+import sys
+import time
+from pathlib import Path
+
+from locust.env import Environment  # first: Locust patches the standard library for gevent
+
+from loadtests.night import Night, plan_night
+from loadtests.receipts import ReceiptLog
+from loadtests.shapes.soak import Soak
+from loadtests.users import PrecinctChair
+
+pins, receipts = sys.argv[1:]
+shape = Soak()
+environment = Environment(user_classes=[PrecinctChair], shape_class=shape)
+runner = environment.create_local_runner()
+shape.reset_time()  # as Locust does when the test starts
+time.sleep(1.0)  # the test-start preflight and plan
+readings = [shape.get_run_time(), shape.run_s()]  # Locust's clock, and no night yet
+night = Night(plan_night(pins, "", 6.0, 0.0, 1), 60, 0, 1, ReceiptLog(Path(receipts)))
+environment.caucus_night = night  # as locustfile.start_the_night does, after the preflight
+time.sleep(0.5)
+readings.append(shape.run_s())
+shape.reset_time()  # a new test in the web UI: the night left is the earlier test's
+readings.append(shape.run_s())
+runner.quit()
+print(" ".join(f"{r:.2f}" for r in readings))
+"""
+
+
+def test_the_shapes_keep_the_nights_time(tmp_path: Path) -> None:
+    """A shape's clock starts before the test-start preflight and plan; the chairs and the
+    progress log keep the night's clock. Read before the night, the shape's clock ran ahead
+    and the chairs it asked for were stopped when the night's took over (a run on a busy
+    machine lost two precincts so), so the shapes read the night's clock: 0 until this test's
+    night starts. In a process of its own: Locust must patch the standard library before
+    anything else loads."""
+    args = [_pin_sheet(tmp_path, 5), str(tmp_path / "receipts")]
+    done = subprocess.run(
+        [sys.executable, "-c", SHAPE_CLOCKS, *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    locust, before, started, restarted = map(float, done.stdout.split())
+    assert locust >= 1.0  # Locust's clock runs through the preflight ...
+    assert before == 0.0  # ... the night's has not started
+    assert 0.5 <= started < locust  # then the night's, from its own start
+    assert restarted == 0.0  # and not an earlier test's night

@@ -7,6 +7,7 @@ class weight, so :class:`CastDispatcher` takes its place for these shapes.
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from argparse import Namespace
 from collections.abc import Iterator
@@ -94,10 +95,12 @@ class CastShape(LoadTestShape):
         super().__init__()
         self.wanted: dict[str, int] = {}
         """Users wanted per class name now (the dispatcher reads it)."""
+        self.test_started = time.monotonic()
+        """When the test started (``time.monotonic``, as the night's clock)."""
 
     @abstractmethod
     def cast(self, run_s: float) -> dict[type[User], int] | None:
-        """Users wanted per class ``run_s`` wall seconds into the test; None ends it."""
+        """Users wanted per class ``run_s`` wall seconds into the night; None ends it."""
 
     def options(self) -> Namespace:
         """Locust's parsed options (the caucus-night ones included)."""
@@ -109,8 +112,25 @@ class CastShape(LoadTestShape):
         assert self.runner is not None
         return getattr(self.runner.environment, "caucus_reviewers", 0)
 
+    def reset_time(self) -> None:
+        """Locust calls this as the test starts: a night begun before it is an earlier test's."""
+        super().reset_time()
+        self.test_started = time.monotonic()
+
+    def run_s(self) -> float:
+        """Wall seconds into the night, by the clock the chairs and the progress log keep; 0
+        until this test's night starts. Locust's own shape clock starts before the test-start
+        preflight and plan (a second or more on a busy machine): read before the night, it
+        ran ahead, and the chairs it asked for were stopped once the night's clock took over.
+        """
+        assert self.runner is not None
+        night = getattr(self.runner.environment, "caucus_night", None)
+        if night is None or night.started < self.test_started:
+            return 0.0
+        return time.monotonic() - night.started
+
     def tick(self) -> tuple[int, float] | None:
-        run_s = self.get_run_time()
+        run_s = self.run_s()
         limit = self.options().run_time  # Locust leaves --run-time to the shape
         if limit and run_s > parse_timespan(str(limit)):
             return None
