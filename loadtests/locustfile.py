@@ -103,6 +103,9 @@ def _answers_as_expected(environment: Environment) -> bool:
 
 @events.test_stop.add_listener
 def stop_the_night(environment: Environment, **_: object) -> None:
+    night = getattr(environment, "caucus_night", None)
+    if night is not None:
+        night.over = True
     progress = getattr(environment, "caucus_progress", None)
     if progress is not None:
         progress.stop()

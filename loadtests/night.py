@@ -151,6 +151,8 @@ class Night:
         self.receipts = receipts
         self.share, self.shares = share, shares
         self.started = time.monotonic()
+        self.over = False
+        """Set when the test stops (a new test in the web UI plans a night of its own)."""
         mine = [s for s in plan.slots if s.index % shares == share]
         self._chairs = deque(s for s in mine if not s.by_phone)
         self._phoned = deque(sorted((s for s in mine if s.by_phone), key=lambda s: s.close_min))

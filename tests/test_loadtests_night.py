@@ -98,6 +98,7 @@ from pathlib import Path
 
 from locust.env import Environment  # first: Locust patches the standard library for gevent
 
+from loadtests.locustfile import stop_the_night
 from loadtests.night import Night, plan_night
 from loadtests.receipts import ReceiptLog
 from loadtests.shapes.soak import Soak
@@ -112,9 +113,11 @@ time.sleep(1.0)  # the test-start preflight and plan
 readings = [shape.get_run_time(), shape.run_s()]  # Locust's clock, and no night yet
 night = Night(plan_night(pins, "", 6.0, 0.0, 1), 60, 0, 1, ReceiptLog(Path(receipts)))
 environment.caucus_night = night  # as locustfile.start_the_night does, after the preflight
+shape.reset_time()  # as a distributed master does after the test-start listeners
 time.sleep(0.5)
 readings.append(shape.run_s())
-shape.reset_time()  # a new test in the web UI: the night left is the earlier test's
+stop_the_night(environment)  # the test stops; a new one in the web UI ...
+shape.reset_time()  # ... starts the shape's clock, and its night is not planned yet
 readings.append(shape.run_s())
 runner.quit()
 print(" ".join(f"{r:.2f}" for r in readings))
@@ -137,4 +140,4 @@ def test_the_shapes_keep_the_nights_time(tmp_path: Path) -> None:
     assert locust >= 1.0  # Locust's clock runs through the preflight ...
     assert before == 0.0  # ... the night's has not started
     assert 0.5 <= started < locust  # then the night's, from its own start
-    assert restarted == 0.0  # and not an earlier test's night
+    assert restarted == 0.0  # and not a night that is over

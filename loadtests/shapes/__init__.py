@@ -95,8 +95,6 @@ class CastShape(LoadTestShape):
         super().__init__()
         self.wanted: dict[str, int] = {}
         """Users wanted per class name now (the dispatcher reads it)."""
-        self.test_started = time.monotonic()
-        """When the test started (``time.monotonic``, as the night's clock)."""
 
     @abstractmethod
     def cast(self, run_s: float) -> dict[type[User], int] | None:
@@ -112,11 +110,6 @@ class CastShape(LoadTestShape):
         assert self.runner is not None
         return getattr(self.runner.environment, "caucus_reviewers", 0)
 
-    def reset_time(self) -> None:
-        """Locust calls this as the test starts: a night begun before it is an earlier test's."""
-        super().reset_time()
-        self.test_started = time.monotonic()
-
     def run_s(self) -> float:
         """Wall seconds into the night, by the clock the chairs and the progress log keep; 0
         until this test's night starts. Locust's own shape clock starts before the test-start
@@ -125,7 +118,7 @@ class CastShape(LoadTestShape):
         """
         assert self.runner is not None
         night = getattr(self.runner.environment, "caucus_night", None)
-        if night is None or night.started < self.test_started:
+        if night is None or night.over:  # none yet, or an earlier test's (web UI)
             return 0.0
         return time.monotonic() - night.started
 
