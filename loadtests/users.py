@@ -230,7 +230,6 @@ class Watcher(CaucusUser):
     """Public and media: polls statewide results, honouring ETag and Cache-Control max-age."""
 
     weight = 10
-    wait_time = constant(0)  # each task ends with the watcher's own pause
 
     def on_start(self) -> None:
         super().on_start()
@@ -241,9 +240,14 @@ class Watcher(CaucusUser):
         self.max_age_s = 0.0
         self.poll_s = self.environment.parsed_options.poll_s
 
-    def _pause(self) -> None:
-        """Wait the poll interval, and at least the max-age the service asked for."""
-        rest(self, max(self.poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2))
+    def wait_time(self) -> float:
+        """The pause after each look: the poll interval, and at least the max-age the service
+        asked for (wall seconds). Between tasks, so a test that ends stops the watcher at once;
+        after a long pause the next look opens a fresh connection (see ``rest``)."""
+        pause = max(self.poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2)
+        if pause >= RECONNECT_AFTER_S:
+            self.client.client.clientpool.close()
+        return pause
 
     @task(10)
     def poll_results(self) -> None:
@@ -259,7 +263,6 @@ class Watcher(CaucusUser):
                 self.max_age_s = float(found.group(1)) if found else 0.0
             else:
                 response.failure(failure_text(reply_of(response), poll.ok))
-        self._pause()
 
     @task(1)
     def look_up_precinct(self) -> None:
@@ -267,7 +270,6 @@ class Watcher(CaucusUser):
         if slots:
             precinct = self.adapter.precinct(self.rng.choice(slots).precinct_id)
             self.caller.send(precinct, self.headers, attempts=1)
-        self._pause()
 
 
 class PrankBot(CaucusUser):
