@@ -16,7 +16,10 @@ import httpx
 from loadtests.adapters import RETRYABLE, Reply, ReplyError, ReportingAdapter, Request
 
 PREFLIGHT_TIMEOUT_S = 10.0
-PREFLIGHT_ATTEMPTS = 5
+PREFLIGHT_ATTEMPTS = 8
+"""Tries per request: a rehearsal may inject errors (``--fault-error-rate 0.2``: five 503s in a
+row failed a fault drill's preflight in CI; eight in a row, about 1 in 390,000). A target that
+answers 503 to everything fails its preflight in 14 s."""
 PREFLIGHT_BACKOFF_S = 0.5
 T = TypeVar("T")
 
