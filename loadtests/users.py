@@ -56,7 +56,12 @@ def night_of(user: FastHttpUser) -> Night:
 def rest(user: FastHttpUser, seconds: float) -> None:
     """Wait ``seconds``; after a long wait, let the next request open a fresh connection."""
     gevent.sleep(seconds)
-    if seconds >= RECONNECT_AFTER_S:
+    hang_up_after(user, seconds)
+
+
+def hang_up_after(user: FastHttpUser, idle_s: float) -> None:
+    """After ``idle_s`` idle wall seconds or more, the next request opens a fresh connection."""
+    if idle_s >= RECONNECT_AFTER_S:
         user.client.client.clientpool.close()
 
 
@@ -245,8 +250,7 @@ class Watcher(CaucusUser):
         asked for (wall seconds). Between tasks, so a test that ends stops the watcher at once;
         after a long pause the next look opens a fresh connection (see ``rest``)."""
         pause = max(self.poll_s, self.max_age_s) * self.rng.uniform(0.8, 1.2)
-        if pause >= RECONNECT_AFTER_S:
-            self.client.client.clientpool.close()
+        hang_up_after(self, pause)
         return pause
 
     @task(10)
@@ -295,8 +299,7 @@ class PrankBot(CaucusUser):
         return 1 / (self.PEAK_RPS * max(intensity, 0.02))
 
     def _hostile(self, what: str, request: Request, **send: object) -> None:
-        if time.monotonic() - self.last_request_at >= RECONNECT_AFTER_S:
-            self.client.client.clientpool.close()
+        hang_up_after(self, time.monotonic() - self.last_request_at)
         self.last_request_at = time.monotonic()
         with self.client.request(
             request.method, request.path, name=f"{HOSTILE}{what}", catch_response=True, **send

@@ -323,16 +323,15 @@ def run_serve(args: argparse.Namespace) -> int:
     settings.to_env()
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["reporting"] = {"handlers": ["default"], "level": "INFO"}
-    hold = None
-    if args.workers > 1:  # the workers' port, held before anything else starts
-        try:
+    hold = metrics_dir = None
+    if args.workers > 1:
+        try:  # the workers' port, held before anything else starts
             hold = hold_port(args.host, args.port)
         except OSError as error:
             where = f"{args.host}:{args.port}"
             print(f"caucus serve: cannot listen on {where}: {error}", file=sys.stderr)
             return 2
-    metrics_dir = None
-    if args.workers > 1:  # every worker writes its metrics here; /metrics merges them
+        # every worker writes its metrics here; /metrics merges them
         metrics_dir = tempfile.mkdtemp(prefix="caucus-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     options = dict(
