@@ -31,6 +31,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from caucus.checks import check_precinct
@@ -108,6 +109,37 @@ def legal_close(precinct: str, delegates: int, rng: random.Random) -> dict:
     raise RuntimeError(f"no legal result for {delegates} delegates")
 
 
+@dataclass(frozen=True)
+class Speed:
+    """What issue 14's targets are read from, for one backend in one run."""
+
+    submissions: float
+    """Accepted submissions per second / trivial GETs per second (same server, same run)."""
+    submission_p99_ms: float
+    reads: float
+    """Results reads per second / trivial GETs per second."""
+
+
+SUBMISSION_TARGETS = {"SQLite": 0.35, "PostgreSQL": 0.2}
+"""Issue 14: accepted submissions at least this share of the trivial GET's rate (SQLite with
+1 worker, PostgreSQL with 2); and for both, a submission p99 under 50 ms at 32 clients and
+results reads at least 0.9x."""
+
+
+def verdict(backend: str, speed: Speed) -> str:
+    """One line: each of issue 14's speed targets for ``backend``, its figure, MET or NOT MET
+    (at exactly a ratio's target: met; a p99 of exactly 50 ms: not under 50)."""
+    share = SUBMISSION_TARGETS[backend]
+    checks = [
+        (f"submissions {speed.submissions:.3f}x >= {share}x", speed.submissions >= share),
+        (f"submission p99 {speed.submission_p99_ms:.1f} ms < 50 ms", speed.submission_p99_ms < 50),
+        (f"results reads {speed.reads:.2f}x >= 0.9x", speed.reads >= 0.9),
+    ]
+    return "  targets: " + "; ".join(
+        f"{name} {'MET' if met else 'NOT MET'}" for name, met in checks
+    )
+
+
 def request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
     lines = [
         f"{method} {path} HTTP/1.1",
@@ -148,8 +180,10 @@ async def fire(port: int, requests: list[bytes], connections: int, limit_s: floa
     return {"elapsed": time.perf_counter() - started, "latencies": latencies, "statuses": statuses}
 
 
-def report(label: str, run: dict, counted: tuple[int, ...], ceiling: float | None) -> float:
-    """Print one line; the rate of ``counted`` statuses (per second)."""
+def report(
+    label: str, run: dict, counted: tuple[int, ...], ceiling: float | None
+) -> tuple[float, float]:
+    """Print one line; the rate of ``counted`` statuses (per second) and the p99 (ms)."""
     latencies = sorted(run["latencies"])
     done = sum(run["statuses"][s] for s in counted)
     rate = done / run["elapsed"]
@@ -161,10 +195,11 @@ def report(label: str, run: dict, counted: tuple[int, ...], ceiling: float | Non
         f"  {label:<34} {rate:>8,.0f}/s {ratio}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
         f"  ({done:,} in {run['elapsed']:.1f} s{f', other statuses {others}' if others else ''})"
     )
-    return rate
+    return rate, p99
 
 
-def bench(port: int, generated: GeneratedRoster, args: argparse.Namespace) -> None:
+def bench(port: int, generated: GeneratedRoster, args: argparse.Namespace) -> Speed:
+    """Each phase in turn on a running server; what issue 14's targets are read from."""
     roster = {c.precinct.precinct_id: c.precinct.delegates_to_elect for c in generated.chairs}
     name, key = next(iter(generated.operators.items()))
     login = json.dumps({"operator": name, "key": key}).encode()
@@ -204,24 +239,25 @@ def bench(port: int, generated: GeneratedRoster, args: argparse.Namespace) -> No
     trivial = [request("GET", "/livez", {})] * args.reads
     results = [request("GET", "/api/v1/results", {})] * args.reads
     run = asyncio.run
-    ceiling = report(
+    ceiling, _ = report(
         "trivial GET /livez (ceiling)", run(fire(port, trivial, args.connections, 20)), (200,), None
     )
     report(
         "chairs' sign-ins (201)", run(fire(port, sign_ins, args.connections, 30)), (201,), ceiling
     )
-    report(
+    submitted, submit_p99 = report(
         "accepted submissions (201)",
         run(fire(port, submissions, args.connections, 30)),
         (201,),
         ceiling,
     )
-    report(
+    read, _ = report(
         "results reads GET /api/v1/results",
         run(fire(port, results, args.connections, 20)),
         (200,),
         ceiling,
     )
+    return Speed(submitted / ceiling, submit_p99, read / ceiling)
 
 
 def main() -> None:
@@ -243,12 +279,12 @@ def main() -> None:
         )
         print("SQLite (WAL, synchronous=FULL, group commit), 1 worker:")
         with serve(roster_path, f"sqlite:///{work / 'bench.db'}", 1, work / "sqlite.log") as port:
-            bench(port, generated, args)
+            print(verdict("SQLite", bench(port, generated, args)))
         with ExitStack() as stack:
             url = args.pg or stack.enter_context(throwaway_postgres())
             print("PostgreSQL, 2 workers:")
             with serve(roster_path, url, 2, work / "postgres.log") as port:
-                bench(port, generated, args)
+                print(verdict("PostgreSQL", bench(port, generated, args)))
 
 
 if __name__ == "__main__":
