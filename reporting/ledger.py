@@ -27,9 +27,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from caucus.checks import MISSING_FIELD
 from reporting.guard import SESSION_OPEN, close_alerts, log, session_open
@@ -85,6 +86,34 @@ class Tx(Protocol):
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None: ...
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def fetchall_each(self, queries: Sequence[Query]) -> list[list[tuple]]:
+        """Each statement's rows, every statement sent before any answer is read (on
+        PostgreSQL, one round trip for them all)."""
+        ...
+
+    def later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[tuple]]:
+        """Send a statement; its rows when called (inside :meth:`pipeline`, best called after
+        the pipeline ends, when every answer is in)."""
+        ...
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        """Statements sent within go out without waiting for each other's answers; a failure
+        surfaces at the latest when the pipeline ends."""
+        ...
+
+
+Query = tuple[str, tuple]
+"""A statement and its parameters."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Later(Generic[T]):
+    """A write's result that its statements' answers decide: ``settle()`` once they are in
+    (the writer settles it after the batch's pipeline is flushed)."""
+
+    settle: Callable[[], T]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +222,10 @@ def final_reports(tx: Tx, published: bool = False) -> list[dict]:
     return [json.loads(body) for (body,) in rows]
 
 
-def _insert(tx: Tx, receipt: Receipt, body: dict, session_id: str | None, now: float) -> bool:
-    """Append ``receipt``'s row; False (nothing stored) when ``session_id`` is not open."""
+def _insert(
+    tx: Tx, receipt: Receipt, body: dict, session_id: str | None, now: float
+) -> Callable[[], bool]:
+    """Send ``receipt``'s row; whether it was stored (False when ``session_id`` is not open)."""
     values = receipt.model_dump(mode="json")
     values["flags"] = json.dumps(values["flags"])
     values["findings"] = json.dumps(values["findings"])
@@ -210,37 +241,57 @@ def _insert_in_session(
     params: list,
     session_id: str | None,
     now: float,
-) -> bool:
+) -> Callable[[], bool]:
     in_session = ""
     if session_id is not None:
         in_session = f" WHERE EXISTS (SELECT 1 FROM sessions WHERE {SESSION_OPEN})"
         params = [*params, session_id, now]
-    inserted = tx.fetchone(
+    inserted = tx.later(
         f"INSERT INTO {table} ({', '.join(columns)})"
         f" SELECT {', '.join('?' * len(columns))}{in_session} RETURNING 1",
         params,
     )
-    return inserted is not None
+    return lambda: bool(inserted())
 
 
-def record(
-    tx: Tx, entry: Entry, check: RuleCheck, hold_impossible: bool, now: float | None = None
-) -> Outcome:
-    """Store ``entry`` unless it replays, conflicts with or breaks what is already stored.
-
-    The caller's session is checked by the insert itself: a revoked or expired session never
-    stores anything (it may still be told the receipt of what it stored before).
-    """
-    now = now or time.time()
-    # One round trip: the row this caller stored under this key (if any), and the precinct's
-    # current rows and rows waiting for review.
+def record_reads(entry: Entry) -> Query:
+    """What :func:`record` reads first, in one statement: the row this caller stored under
+    this key (if any), and the precinct's current rows and rows waiting for review."""
     pending = PENDING.format(t="s")
-    rows = tx.fetchall(
+    return (
         f"SELECT {SELECTED}, (s.entered_by = ? AND s.idempotency_key = ?), {CURRENT}, {pending}"
         " FROM submissions s WHERE (s.entered_by = ? AND s.idempotency_key = ?)"
         f" OR (s.precinct_id = ? AND ({pending} OR {CURRENT}))",
         (entry.entered_by, entry.idempotency_key) * 2 + (entry.precinct_id,),
     )
+
+
+def record_keys(entry: Entry) -> tuple[str, ...]:
+    """What :func:`record_reads` covers, as write keys: the precinct, and the caller's key."""
+    return (
+        f"precinct:{entry.precinct_id}",
+        f"idempotency:{entry.entered_by}:{entry.idempotency_key}",
+    )
+
+
+def record(
+    tx: Tx,
+    entry: Entry,
+    check: RuleCheck,
+    hold_impossible: bool,
+    rows: list[tuple] | None = None,
+    now: float | None = None,
+) -> Outcome | Later[Outcome]:
+    """Store ``entry`` unless it replays, conflicts with or breaks what is already stored.
+
+    ``rows`` are those of :func:`record_reads`, when read already (None: read here). The
+    caller's session is checked by the insert itself: a revoked or expired session never
+    stores anything (it may still be told the receipt of what it stored before). A result
+    accepted at once comes back :class:`Later`: accepted, or revoked if the insert stored
+    nothing, so the insert's answer need not be waited for.
+    """
+    now = now or time.time()
+    rows = tx.fetchall(*record_reads(entry)) if rows is None else rows
     reports = [(report_from_row(r[:-3]), *r[-3:]) for r in rows]
     by_key = [report for report, keyed, _, _ in reports if keyed]
     current = {Stage(r.receipt.stage): r for r, _, is_current, _ in reports if is_current}
@@ -284,7 +335,7 @@ def record(
         refusal = [now_iso(), entry.precinct_id, entry.stage.value, entry.entered_by]
         refusal.append(",".join(r.id for r in rules))
         columns = ("at", "precinct_id", "stage", "entered_by", "rules")
-        if not _insert_in_session(tx, "refusals", columns, refusal, entry.session_id, now):
+        if not _insert_in_session(tx, "refusals", columns, refusal, entry.session_id, now)():
             return Outcome("revoked")
         return Outcome("refused", rules=rules)
     after_close = entry.is_correction and Stage.CLOSE in current
@@ -302,10 +353,11 @@ def record(
         review="held" if hold else None,
         findings=rules,
     )
-    if not _insert(tx, receipt, entry.body, entry.session_id, now):
-        return Outcome("revoked")
+    stored = _insert(tx, receipt, entry.body, entry.session_id, now)
     if not hold:
-        return Outcome("accepted", receipt)
+        return Later(lambda: Outcome("accepted", receipt) if stored() else Outcome("revoked"))
+    if not stored():
+        return Outcome("revoked")
     why = (
         f"{entry.stage} corrected after close: {entry.body.get('correction_reason')}"
         if after_close

@@ -11,13 +11,14 @@ race is re-run and then sees the winner's row), so a race never adds a second ro
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import anyio.to_thread
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from reporting.ledger import Tx
+from reporting.ledger import Later, Query, Tx
 from reporting.schema import OLDER, schema
 from reporting.storage import Storage, StorageError
 from reporting.writer import GroupCommitWriter
@@ -26,11 +27,29 @@ T = TypeVar("T")
 
 
 class PostgresTx:
-    """A :class:`reporting.ledger.Tx` over a psycopg connection (``?`` → ``%s``), through one
-    cursor (each statement's rows are read before the next is sent)."""
+    """A :class:`reporting.ledger.Tx` over a psycopg connection (``?`` → ``%s``): through one
+    cursor, each statement's rows read before the next is sent; :meth:`fetchall_each` and
+    :meth:`later` send without waiting, in psycopg's pipeline mode."""
 
     def __init__(self, connection: psycopg.Connection) -> None:
+        self._connection = connection
         self._cursor = connection.cursor()
+
+    def fetchall_each(self, queries: Sequence[Query]) -> list[list[tuple]]:
+        with self._connection.pipeline() as pipeline:  # within the batch's: the same one
+            cursors = [self._send(sql, params) for sql, params in queries]
+            pipeline.sync()  # every answer at once (reading one by one asks for each)
+            return [cursor.fetchall() for cursor in cursors]
+
+    def later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[tuple]]:
+        return self._send(sql, params).fetchall
+
+    def _send(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor:
+        """A cursor of its own, so that its answer is not replaced by the next one's."""
+        return self._connection.execute(sql.replace("?", "%s"), params)
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        return self._connection.pipeline()
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self._cursor.execute(sql.replace("?", "%s"), params).fetchone()
@@ -75,8 +94,13 @@ class PostgresStorage(Storage):
             retry_on=(psycopg.errors.UniqueViolation,),
         )
 
-    async def write(self, work: Callable[[PostgresTx], T], keys: tuple[str, ...] = ()) -> T:
-        return await self._writer.write(work, keys)
+    async def write(
+        self,
+        work: Callable[..., T | Later[T]],
+        keys: tuple[str, ...] = (),
+        reads: Query | None = None,
+    ) -> T:
+        return await self._writer.write(work, keys, reads)
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)

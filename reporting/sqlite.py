@@ -9,6 +9,7 @@ worker processes may share the file (``BEGIN IMMEDIATE`` waits its turn).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from reporting.ledger import Later, Query
 from reporting.schema import OLDER, schema
 from reporting.storage import Storage, StorageError
 from reporting.writer import GroupCommitWriter
@@ -37,6 +39,16 @@ class SqliteTx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._connection.execute(sql, params)
+
+    def fetchall_each(self, queries: Sequence[Query]) -> list[list[tuple]]:
+        return [self.fetchall(sql, params) for sql, params in queries]
+
+    def later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[tuple]]:
+        rows = self.fetchall(sql, params)  # in process: nothing to gain by waiting
+        return lambda: rows
+
+    def pipeline(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
 
 class SqliteStorage(Storage):
@@ -68,9 +80,15 @@ class SqliteStorage(Storage):
             self._connections.append(connection)
         return connection
 
-    async def write(self, work: Callable[[SqliteTx], T], keys: tuple[str, ...] = ()) -> T:
-        """Queue ``work`` for the writer thread, which serialises every write anyway."""
-        return await self._writer.write(work)
+    async def write(
+        self,
+        work: Callable[..., T | Later[T]],
+        keys: tuple[str, ...] = (),
+        reads: Query | None = None,
+    ) -> T:
+        """Queue ``work`` for the writer thread, which serialises every write anyway (with no
+        keys, each write reads for itself: in process, reading together gains nothing)."""
+        return await self._writer.write(work, reads=reads)
 
     async def read(self, work: Callable[[SqliteTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)

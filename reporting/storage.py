@@ -14,7 +14,17 @@ from typing import TypeVar
 
 from reporting import guard, ledger
 from reporting.guard import Gate, SignInPolicy
-from reporting.ledger import Entry, Ledger, NightRows, Outcome, RuleCheck, StoredReport, Tx
+from reporting.ledger import (
+    Entry,
+    Later,
+    Ledger,
+    NightRows,
+    Outcome,
+    Query,
+    RuleCheck,
+    StoredReport,
+    Tx,
+)
 from reporting.models import Stage
 
 T = TypeVar("T")
@@ -34,10 +44,18 @@ class Storage(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    async def write(self, work: Callable[[Tx], T], keys: tuple[str, ...] = ()) -> T:
+    async def write(
+        self,
+        work: Callable[..., T | Later[T]],
+        keys: tuple[str, ...] = (),
+        reads: Query | None = None,
+    ) -> T:
         """Run ``work`` in a transaction; return once it is durably committed.
 
-        Writes sharing any of ``keys`` never run concurrently, on any worker or host.
+        Writes sharing any of ``keys`` never run concurrently, on any worker or host. With
+        ``reads``, ``work(tx, rows)`` gets that statement's rows, read with other writes' (see
+        :mod:`reporting.writer`): every row it reads that a write could change must be under
+        ``keys``.
         """
 
     @abc.abstractmethod
@@ -50,8 +68,9 @@ class Storage(abc.ABC):
 
     async def record(self, entry: Entry, check: RuleCheck, hold_impossible: bool) -> Outcome:
         return await self.write(
-            lambda tx: ledger.record(tx, entry, check, hold_impossible),
-            (precinct_key(entry.precinct_id),),
+            lambda tx, rows: ledger.record(tx, entry, check, hold_impossible, rows),
+            ledger.record_keys(entry),
+            ledger.record_reads(entry),
         )
 
     async def decide(

@@ -2,10 +2,14 @@
 
 A batch commits once, so one WAL flush makes a whole batch durable; only then is each request
 answered. A batch first runs its writes one after another with no savepoints (a statement less
-per write: on PostgreSQL a round trip). Should any of them fail, the batch is rolled back and run
-again with each write in its own savepoint, so a failing write is rolled back alone and the
-others still commit. A write is a function of the database alone, so running it again after a
-rollback is safe: nothing it did was committed or answered.
+per write: on PostgreSQL a round trip), in a pipeline (:meth:`reporting.ledger.Tx.pipeline`):
+what the writes read first (their ``reads``) is sent together, and an insert whose answer a
+write does not need yet (its result is :class:`Later`) goes out with the next statements. On
+PostgreSQL a batch then takes a round trip per wave (see :func:`_run_together`) and one to
+end, where it took two per write. Should any write fail, the batch is rolled back and run
+again without the pipeline, each write in its own savepoint, so a failing write is rolled back
+alone and the others still commit. A write is a function of the database alone, so running it
+again after a rollback is safe: nothing it did was committed or answered.
 
 With a lock function (PostgreSQL, several workers), a batch first locks every key its writes
 name, so writes sharing a key never run at once on any worker or host. It tries the locks
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from reporting.ledger import Tx
+from reporting.ledger import Later, Query, Tx
 from reporting.storage import StorageError
 
 T = TypeVar("T")
@@ -47,12 +51,22 @@ ids of ``attempt`` held elsewhere."""
 
 @dataclass(slots=True)
 class _Write:
-    work: Callable[[Tx], Any]
+    work: Callable[..., Any]
+    """``work(tx)``; with ``reads``, ``work(tx, rows)``."""
     keys: tuple[str, ...]
+    reads: Query | None
+    """What the write reads first: every row it reads that a write could change, and all of
+    them under its keys."""
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
     put_off: bool = False
     """Put off by a lock held elsewhere: its batch waits for its keys."""
+
+    def run(self, tx: Tx, rows: list[tuple] | None) -> Any:
+        """The write's result (maybe :class:`Later`), given its first read's ``rows`` if read."""
+        if self.reads is None:
+            return self.work(tx)
+        return self.work(tx, tx.fetchall(*self.reads) if rows is None else rows)
 
 
 Outcome = tuple[bool, Any]
@@ -78,13 +92,19 @@ class GroupCommitWriter(Generic[C]):
         self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
         self._thread.start()
 
-    async def write(self, work: Callable[[Tx], T], keys: tuple[str, ...] = ()) -> T:
-        """Queue ``work``; return its result once its batch is committed."""
+    async def write(
+        self,
+        work: Callable[..., T | Later[T]],
+        keys: tuple[str, ...] = (),
+        reads: Query | None = None,
+    ) -> T:
+        """Queue ``work`` (``work(tx)``, or with ``reads`` ``work(tx, rows)``: the rows of that
+        statement); return its result once its batch is committed."""
         if not self._thread.is_alive():
             raise StorageError(f"the {self.name} writer has stopped")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(_Write(work, keys, future, loop))
+        self._queue.put(_Write(work, keys, reads, future, loop))
         return await future
 
     def close(self) -> None:
@@ -131,7 +151,9 @@ class GroupCommitWriter(Generic[C]):
         tx = self._wrap(connection)
         ready, put_off = self._start(connection, tx, batch)
         try:
-            outcomes = [(True, write.work(tx)) for write in ready]
+            with tx.pipeline():
+                results = _run_together(tx, ready)
+            outcomes = [(True, _settled(result)) for result in results]
         except Exception:  # one bad write must not sink the batch: run it again, carefully
             connection.execute("ROLLBACK")
             ready, put_off = self._start(connection, tx, batch)
@@ -179,7 +201,7 @@ class GroupCommitWriter(Generic[C]):
         next one nests inside it; COMMIT ends them all): one statement less per write."""
         connection.execute("SAVEPOINT item")
         try:
-            result = write.work(tx)
+            result = _settled(write.run(tx, None))
         except Exception as error:  # one bad write must not sink the batch
             connection.execute("ROLLBACK TO SAVEPOINT item")
             connection.execute("RELEASE SAVEPOINT item")
@@ -190,6 +212,45 @@ class GroupCommitWriter(Generic[C]):
         if connection is not None:
             with contextlib.suppress(*self._errors):
                 connection.close()
+
+
+def _run_together(tx: Tx, ready: list[_Write]) -> list[Any]:
+    """Each write's result, in the batch's order; run in waves, each wave's first reads sent
+    together before any of its writes runs (:meth:`reporting.ledger.Tx.fetchall_each`).
+
+    A write runs in a wave after that of every earlier write sharing a key with it, so it sees
+    what they did; writes sharing no key commute (what a write reads first is under its keys).
+    A write without first reads or without keys keeps its place: it runs after every earlier
+    write, and every later one after it.
+    """
+    results: dict[int, Any] = {}
+    for wave in _waves(ready):
+        together = {id(w): w.reads for w in wave if w.reads is not None and w.keys}
+        rows = dict(zip(together, tx.fetchall_each(list(together.values())), strict=True))
+        for write in wave:
+            results[id(write)] = write.run(tx, rows.get(id(write)))
+    return [results[id(write)] for write in ready]
+
+
+def _waves(ready: list[_Write]) -> list[list[_Write]]:
+    """``ready`` in waves (see :func:`_run_together`), each in the batch's order."""
+    waves: list[list[_Write]] = []
+    last_of: dict[str, int] = {}  # key -> the last wave with a write naming it
+    first = 0  # the first wave a write may run in: the one after the last that kept its place
+    for write in ready:
+        if write.reads is None or not write.keys:
+            wave = len(waves)
+            first = wave + 1
+        else:
+            wave = max([first] + [last_of[key] + 1 for key in write.keys if key in last_of])
+        waves.extend([] for _ in range(wave + 1 - len(waves)))
+        waves[wave].append(write)
+        last_of.update(dict.fromkeys(write.keys, wave))
+    return waves
+
+
+def _settled(result: Any) -> Any:
+    return result.settle() if isinstance(result, Later) else result
 
 
 def lock_id(key: str) -> int:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import tempfile
 import threading
+import time
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +22,7 @@ from reporting.models import Stage
 from reporting.roster import load_roster
 from reporting.stages import check_stage
 from reporting.storage import Storage, open_storage
+from reporting.writer import _waves, _Write
 
 
 def entry(precinct: str, stage: Stage, body: dict, key: str, if_match: str | None = None) -> Entry:
@@ -210,6 +214,150 @@ def test_a_failing_write_is_rolled_back_alone_and_its_batch_commits(storage):
     assert runs.count("a") == 2, runs  # run, rolled back with the batch, run again
     rows = asyncio.run(storage.read(lambda tx: tx.fetchall("SELECT name FROM clocks")))
     assert sorted(name for (name,) in rows) == ["a", "busy", "c"]
+
+
+def _in_one_batch(storage: Storage, *writes) -> list:
+    """Each coroutine function of ``writes`` (given the storage) queued while the writer is
+    held, so that they commit in one batch; their results or exceptions, in order."""
+    started, release = threading.Event(), threading.Event()
+
+    async def run() -> list:
+        name = f"busy {time.monotonic_ns()}"  # a clock of its own at each call
+        busy = asyncio.ensure_future(storage.write(_held(started, release, name)))
+        await _until(started)
+        queued = [asyncio.ensure_future(write(storage)) for write in writes]
+        await asyncio.sleep(0.05)  # all queued behind the busy write
+        release.set()
+        await busy
+        return await asyncio.gather(*queued, return_exceptions=True)
+
+    return asyncio.run(run())
+
+
+def _recorded_in_one_batch(storage: Storage, check, *entries: Entry) -> list:
+    return _in_one_batch(
+        storage,
+        *(partial(Storage.record, entry=e, check=check, hold_impossible=False) for e in entries),
+    )
+
+
+def test_a_write_sees_what_an_earlier_write_of_its_batch_did_under_its_keys(storage, check):
+    """A batch reads what its writes read first all at once (on PostgreSQL, one round trip).
+    A write sharing a key with an earlier write of the batch must still see what that one
+    stored: a first alignment checked against the open sent just before it (a batch that
+    breaks no constraint, so nothing makes it run again write by write); and a caller's
+    Idempotency-Key used on two precincts, and a replay, in one batch."""
+    first = {"groups": [{"name": "Warren", "first": 11}]}
+    outcomes = _recorded_in_one_batch(
+        storage,
+        check,
+        entry("P0001", Stage.OPEN, {"attendance": 10}, "open-1"),
+        entry("P0002", Stage.OPEN, {"attendance": 12}, "open-2"),
+        entry("P0001", Stage.FIRST_ALIGNMENT, first, "first-1"),
+    )
+    assert [o.kind for o in outcomes] == ["accepted", "accepted", "refused"]
+    assert [r.id for r in outcomes[2].rules] == ["first-above-attendance"]
+    hotline = "operator:Hotline 01"
+    outcomes = _recorded_in_one_batch(
+        storage,
+        check,
+        dataclasses.replace(
+            entry("P0003", Stage.OPEN, {"attendance": 30}, "k"), entered_by=hotline
+        ),
+        dataclasses.replace(
+            entry("P0004", Stage.OPEN, {"attendance": 31}, "k"), entered_by=hotline
+        ),
+        entry("P0005", Stage.OPEN, {"attendance": 12}, "open-5"),
+        entry("P0005", Stage.OPEN, {"attendance": 12}, "open-5"),
+    )
+    assert [o.kind for o in outcomes] == ["accepted", "conflict", "accepted", "replayed"]
+    assert outcomes[1].code == "idempotency-key-reused"
+    assert outcomes[3].receipt == outcomes[2].receipt
+    assert len(asyncio.run(storage.every_report())) == 4
+
+
+def test_a_revoked_session_in_a_batch_stores_nothing_and_the_rest_commit(storage, check):
+    """The insert of a submission is not waited for in its batch (its answer comes with the
+    next statements'): a session revoked before the batch, or in it before the submission,
+    still stores nothing and is told so, and the other writes of the batch commit."""
+    now = time.time()
+    for name in ("open", "revoked"):
+        session = (name, "chair", f"P000{1 + (name == 'revoked')}", now, now + 3600)
+        asyncio.run(storage.signed_in(f"chair:{session[2]}", "10.0.0.1", session))
+    asyncio.run(storage.revoke_session("revoked", "operator:Hotline 01"))
+    writes = [
+        dataclasses.replace(entry("P0001", Stage.OPEN, {"attendance": 10}, "a"), session_id="open"),
+        dataclasses.replace(
+            entry("P0002", Stage.OPEN, {"attendance": 10}, "b"), session_id="revoked"
+        ),
+        entry("P0003", Stage.OPEN, {"attendance": 10}, "c"),
+    ]
+    outcomes = _recorded_in_one_batch(storage, check, *writes)
+    assert [o.kind for o in outcomes] == ["accepted", "revoked", "accepted"]
+    # Revoked within the batch, between two of the session's submissions: the one after it
+    # stores nothing (its insert checks the session as it runs, after the revocation).
+    record_as_open = [
+        partial(
+            Storage.record,
+            entry=dataclasses.replace(
+                entry(p, Stage.OPEN, {"attendance": 10}, p), session_id="open"
+            ),
+            check=check,
+            hold_impossible=False,
+        )
+        for p in ("P0004", "P0005")
+    ]
+    revoke = partial(Storage.revoke_session, session_id="open", by="operator:Hotline 01")
+    outcomes = _in_one_batch(storage, record_as_open[0], revoke, record_as_open[1])
+    assert [getattr(o, "kind", o) for o in outcomes] == ["accepted", None, "revoked"]
+    stored = asyncio.run(storage.every_report())
+    assert sorted(r.receipt.precinct_id for r in stored) == ["P0001", "P0003", "P0004"]
+
+
+A_WRITE = st.tuples(st.sets(st.sampled_from("PQRS"), max_size=2), st.booleans())
+"""A write of a batch: its keys, and whether it reads first."""
+
+
+def _positions(waves: list[list[_Write]], writes: list[_Write]) -> list[list[int]]:
+    """Each wave as the positions of its writes in the batch (by identity: writes with the
+    same fields compare equal)."""
+    position = {id(w): i for i, w in enumerate(writes)}
+    return [[position[id(w)] for w in wave] for wave in waves]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(A_WRITE, max_size=12))
+def test_waves_keep_every_order_that_matters(batch):
+    """The writer's waves hold each write once, in batch order within a wave; a write runs
+    after every earlier one sharing a key with it; a write without first reads or keys runs
+    after every earlier write and before every later one."""
+    reads = ("SELECT 1", ())
+    writes = [
+        _Write(lambda tx: None, tuple(sorted(keys)), reads if first else None, None, None)
+        for keys, first in batch
+    ]
+    waves = _positions(_waves(writes), writes)
+    wave_of = {i: n for n, wave in enumerate(waves) for i in wave}
+    assert sorted(wave_of) == list(range(len(writes))) and all(waves)
+    assert all(wave == sorted(wave) for wave in waves)
+    for i, earlier in enumerate(writes):
+        for j in range(i + 1, len(writes)):
+            later = writes[j]
+            in_place = any(w.reads is None or not w.keys for w in (earlier, later))
+            if in_place or set(earlier.keys) & set(later.keys):
+                assert wave_of[i] < wave_of[j]
+
+
+def test_waves_of_a_hand_made_batch():
+    """P-open, Q-open, P-first, a sign-in (no first reads), Q-first, R-open; and SQLite's
+    writes, which name no keys."""
+    reads = ("SELECT 1", ())
+    writes = [_Write(lambda tx: None, (k,), reads, None, None) for k in "PQP"]
+    writes.append(_Write(lambda tx: None, ("account:x",), None, None, None))
+    writes += [_Write(lambda tx: None, (k,), reads, None, None) for k in "QR"]
+    assert _positions(_waves(writes), writes) == [[0, 1], [2], [3], [4, 5]]
+    no_keys = [_Write(lambda tx: None, (), reads, None, None) for _ in range(3)]
+    assert _positions(_waves(no_keys), no_keys) == [[0], [1], [2]]
 
 
 def test_a_precinct_busy_on_another_worker_does_not_hold_up_a_batch(reporting_postgres_db):
