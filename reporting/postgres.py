@@ -18,7 +18,7 @@ import anyio.to_thread
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from reporting.ledger import Later, Query, Tx
+from reporting.ledger import Query, Tx
 from reporting.schema import OLDER, schema
 from reporting.storage import Storage, StorageError
 from reporting.writer import GroupCommitWriter
@@ -93,14 +93,6 @@ class PostgresStorage(Storage):
             lock=_serialise,
             retry_on=(psycopg.errors.UniqueViolation,),
         )
-
-    async def write(
-        self,
-        work: Callable[..., T | Later[T]],
-        keys: tuple[str, ...] = (),
-        reads: Query | None = None,
-    ) -> T:
-        return await self._writer.write(work, keys, reads)
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)

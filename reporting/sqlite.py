@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from reporting.ledger import Later, Query
+from reporting.ledger import Query
 from reporting.schema import OLDER, schema
 from reporting.storage import Storage, StorageError
 from reporting.writer import GroupCommitWriter
@@ -79,16 +79,6 @@ class SqliteStorage(Storage):
         with self._lock:
             self._connections.append(connection)
         return connection
-
-    async def write(
-        self,
-        work: Callable[..., T | Later[T]],
-        keys: tuple[str, ...] = (),
-        reads: Query | None = None,
-    ) -> T:
-        """Queue ``work`` for the writer thread, which serialises every write anyway (with no
-        keys, each write reads for itself: in process, reading together gains nothing)."""
-        return await self._writer.write(work, reads=reads)
 
     async def read(self, work: Callable[[SqliteTx], T]) -> T:
         return await anyio.to_thread.run_sync(self._read, work)

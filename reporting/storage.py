@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from reporting import guard, ledger
 from reporting.guard import Gate, SignInPolicy
@@ -27,6 +27,9 @@ from reporting.ledger import (
 )
 from reporting.models import Stage
 
+if TYPE_CHECKING:  # the writer raises this module's StorageError
+    from reporting.writer import GroupCommitWriter
+
 T = TypeVar("T")
 
 
@@ -42,8 +45,9 @@ class Storage(abc.ABC):
     """Where reports, sessions and shared limits are kept."""
 
     name: str
+    _writer: GroupCommitWriter
+    """The backend's writer thread (see :mod:`reporting.writer`)."""
 
-    @abc.abstractmethod
     async def write(
         self,
         work: Callable[..., T | Later[T]],
@@ -57,6 +61,7 @@ class Storage(abc.ABC):
         :mod:`reporting.writer`): every row it reads that a write could change must be under
         ``keys``.
         """
+        return await self._writer.write(work, keys, reads)
 
     @abc.abstractmethod
     async def read(self, work: Callable[[Tx], T]) -> T:

@@ -349,8 +349,8 @@ def test_waves_keep_every_order_that_matters(batch):
 
 
 def test_waves_of_a_hand_made_batch():
-    """P-open, Q-open, P-first, a sign-in (no first reads), Q-first, R-open; and SQLite's
-    writes, which name no keys."""
+    """P-open, Q-open, P-first, a sign-in (no first reads), Q-first, R-open; and writes that
+    name no keys."""
     reads = ("SELECT 1", ())
     writes = [_Write(lambda tx: None, (k,), reads, None, None) for k in "PQP"]
     writes.append(_Write(lambda tx: None, ("account:x",), None, None, None))
