@@ -266,10 +266,15 @@ def record_reads(entry: Entry) -> Query:
     )
 
 
+def precinct_key(precinct_id: str) -> str:
+    """The write key of a precinct's rows: its writes run one at a time, anywhere."""
+    return f"precinct:{precinct_id}"
+
+
 def record_keys(entry: Entry) -> tuple[str, ...]:
     """What :func:`record_reads` covers, as write keys: the precinct, and the caller's key."""
     return (
-        f"precinct:{entry.precinct_id}",
+        precinct_key(entry.precinct_id),
         f"idempotency:{entry.entered_by}:{entry.idempotency_key}",
     )
 

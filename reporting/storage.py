@@ -37,10 +37,6 @@ class StorageError(RuntimeError):
     """The database could not be reached or could not commit."""
 
 
-def precinct_key(precinct_id: str) -> str:
-    return f"precinct:{precinct_id}"
-
-
 class Storage(abc.ABC):
     """Where reports, sessions and shared limits are kept."""
 
@@ -101,7 +97,7 @@ class Storage(abc.ABC):
             lambda tx: ledger.decide(
                 tx, receipt_id, decision, actor, reason, result, rules, session_id
             ),
-            (precinct_key(row[0]),),
+            (ledger.precinct_key(row[0]),),
         )
 
     async def waiting_for_review(self, limit: int) -> tuple[int, list[StoredReport], dict]:
