@@ -36,6 +36,8 @@ class PostgresTx:
         self._cursor = connection.cursor()
 
     def fetchall_each(self, queries: Sequence[Query]) -> list[list[tuple]]:
+        if not queries:
+            return []  # a sync with nothing to send is a round trip all the same
         with self._connection.pipeline() as pipeline:  # within the batch's: the same one
             cursors = [self._send(sql, params) for sql, params in queries]
             pipeline.sync()  # every answer at once (reading one by one asks for each)
