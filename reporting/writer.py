@@ -62,6 +62,11 @@ class _Write:
     put_off: bool = False
     """Put off by a lock held elsewhere: its batch waits for its keys."""
 
+    @property
+    def keeps_its_place(self) -> bool:
+        """Reads nothing first, or names no keys: nothing says what it may run before."""
+        return self.reads is None or not self.keys
+
     def run(self, tx: Tx, rows: list[tuple] | None) -> Any:
         """The write's result (maybe :class:`Later`), given its first read's ``rows`` if read."""
         if self.reads is None:
@@ -225,7 +230,7 @@ def _run_together(tx: Tx, ready: list[_Write]) -> list[Any]:
     """
     results: dict[int, Any] = {}
     for wave in _waves(ready):
-        together = {id(w): w.reads for w in wave if w.reads is not None and w.keys}
+        together = {id(w): w.reads for w in wave if w.reads and not w.keeps_its_place}
         rows = dict(zip(together, tx.fetchall_each(list(together.values())), strict=True))
         for write in wave:
             results[id(write)] = write.run(tx, rows.get(id(write)))
@@ -238,7 +243,7 @@ def _waves(ready: list[_Write]) -> list[list[_Write]]:
     last_of: dict[str, int] = {}  # key -> the last wave with a write naming it
     first = 0  # the first wave a write may run in: the one after the last that kept its place
     for write in ready:
-        if write.reads is None or not write.keys:
+        if write.keeps_its_place:
             wave = len(waves)
             first = wave + 1
         else:
