@@ -1,95 +1,107 @@
 """A desk of identical servers (hotline operators, typists, verifiers, the app's back-end slots)
-taking requests first come, first served; a request may be withdrawn while it waits.
+taking people first come, first served; a caller on hold may give up.
 
-It does what ``simpy.Resource`` (and ``request | env.timeout(patience)``) did for this model
-with less bookkeeping per request: a request is a plain event, and nothing is scheduled but
-what wakes a process. Each step that ``simpy.Resource`` took is still taken (a waiting request
-is taken one step after the release that freed its server), so events are processed in the
-same order and the same seed gives the same night (``tests/test_sim_desk.py`` checks both
-against each other). :meth:`Desk.take` alone skips that step: a free server is taken at once,
-with no event. The model takes that way only where a caller dials or a result reaches HQ at an
-instant of its own (random times never coincide), so no other process acts in the step
-skipped: the nights' numbers are those of ``simpy.Resource`` still
-(``benchmarks/same_numbers.py``).
+It gives the service ``simpy.Resource`` (and ``request | env.timeout(patience)``) gave this
+model, with fewer steps: a free server is taken at once (:meth:`Desk.take`, no event); a server
+that frees takes whoever has waited longest in the same step (no step of its own); a caller on
+hold waits on a single patience timer, and the server that takes them wakes them with an
+interrupt (one step, where the condition "taken or out of patience" took two). Who is served,
+when, and who gives up when are ``simpy.Resource``'s (``tests/test_sim_desk.py`` checks it);
+only the order of steps within one instant differs. The model's processes draw random numbers
+when they wake, so that order could matter only when two of them wake at one instant, which
+random times never do: the nights' numbers are those of ``simpy.Resource``
+(``benchmarks/same_numbers.py`` fingerprints 20 seeded nights).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
 
 import simpy
 
 
+@dataclass(slots=True, eq=False)
+class _OnHold:
+    """A caller's place in line; ``gave_up`` once they left it."""
+
+    caller: simpy.Process
+    gave_up: bool = False
+
+
 class Desk:
-    """``capacity`` servers; requests beyond them wait in line."""
+    """``capacity`` servers; whoever comes beyond them waits in line."""
 
     def __init__(self, env: simpy.Environment, capacity: int):
         self.env = env
         self.capacity = capacity
         self.count = 0
         """Servers busy now."""
-        self._line: deque[simpy.Event] = deque()
-        self._withdrawn: set[simpy.Event] = set()
-
-    @property
-    def waiting(self) -> int:
-        """Requests waiting in line now."""
-        return len(self._line) - len(self._withdrawn)
-
-    def request(self) -> simpy.Event:
-        """An event fired when a server takes the request (in the next step if one is free)."""
-        request = simpy.Event(self.env)
-        self._line.append(request)
-        self._serve()
-        return request
+        self.waiting = 0
+        """People waiting in line now."""
+        self._line: deque[simpy.Event | _OnHold] = deque()
 
     def take(self) -> simpy.Event | None:
-        """A server taken at once if one is free and nobody waits (None: no event, no step
-        taken), else a :meth:`request` in line."""
-        if self.count < self.capacity and not self.waiting:
+        """A server taken at once if one is free (None: no event, no step taken), else an
+        event fired when one takes this turn in line."""
+        if self.count < self.capacity:
             self.count += 1
             return None
-        return self.request()
+        turn = simpy.Event(self.env)
+        self._join(turn)
+        return turn
 
-    def within(self, request: simpy.Event, patience_min: float) -> simpy.Event:
-        """An event fired one step after ``request`` is taken or ``patience_min`` minutes have
-        passed, whichever comes first (the step ``request | env.timeout(patience_min)``
-        took)."""
-        over = simpy.Event(self.env)
-
-        def end(_: simpy.Event) -> None:
-            if not over.triggered:
-                over.succeed()
-
-        request.callbacks.append(end)
-        self.env.timeout(patience_min).callbacks.append(end)
-        return over
+    def hold(self, patience_min: float) -> Generator[simpy.Event, Any, bool]:
+        """The active process holds for a server for up to ``patience_min`` minutes: True once
+        one takes it (at once if one is free), False if its patience runs out first."""
+        if self.count < self.capacity:
+            self.count += 1
+            return True
+        place = _OnHold(self.env.active_process)
+        self._join(place)
+        try:
+            yield self.env.timeout(patience_min)
+        except simpy.Interrupt as wake:
+            if wake.cause is place:
+                return True
+            self._leave(place)  # interrupted for another reason: the caller leaves the line
+            raise
+        self._leave(place)
+        return False
 
     def on_duty(self, capacity: int) -> None:
         """From now on ``capacity`` servers are on duty (a shift change): those going off duty
-        finish the request in hand and take no other; those coming on duty take waiting
-        requests at once."""
+        finish the one in hand and take no other; those coming on duty take people waiting
+        at once."""
         self.capacity = capacity
-        while self.count < capacity and self.waiting:
-            self._serve()
-
-    def withdraw(self, request: simpy.Event) -> None:
-        """A request not yet taken leaves the line (the caller hung up)."""
-        self._withdrawn.add(request)
+        self._serve()
 
     def release(self) -> None:
-        """A server is done; in the next step it takes the request that has waited longest."""
+        """A server is done and takes whoever has waited longest, if anyone."""
         self.count -= 1
-        if self._line:
-            self.env.timeout(0).callbacks.append(self._serve)
+        self._serve()
 
-    def _serve(self, _: simpy.Event | None = None) -> None:
-        """A free server takes the first request in line, if any."""
-        while self._line and self.count < self.capacity:
-            request = self._line.popleft()
-            if request in self._withdrawn:
-                self._withdrawn.remove(request)
-                continue
+    def _join(self, place: simpy.Event | _OnHold) -> None:
+        self._line.append(place)
+        self.waiting += 1
+
+    def _leave(self, place: _OnHold) -> None:
+        place.gave_up = True
+        self.waiting -= 1
+
+    def _serve(self) -> None:
+        """Free servers take people from the head of the line (a caller who gave up has left
+        it)."""
+        line = self._line
+        while line and self.count < self.capacity:
+            place = line.popleft()
+            if isinstance(place, _OnHold):
+                if place.gave_up:
+                    continue
+                place.caller.interrupt(place)
+            else:
+                place.succeed()
             self.count += 1
-            request.succeed()
-            return
+            self.waiting -= 1

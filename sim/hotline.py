@@ -103,17 +103,10 @@ class Hotline:
             if not call.has_pin:
                 return self._hang_up(call, SCREENED)
         on_hold_since = env.now
-        request = self.operators.take()
-        if request is not None:
-            if not request.triggered:
-                yield self.operators.within(request, call.patience_min)
-            if not request.triggered:
-                call.wait_min = env.now - on_hold_since
-                self.operators.withdraw(request)
-                return self._hang_up(call, ABANDONED)
-            if not request.processed:
-                yield request
+        answered = yield from self.operators.hold(call.patience_min)
         call.wait_min = env.now - on_hold_since
+        if not answered:
+            return self._hang_up(call, ABANDONED)
         outcome = SERVED
         talk = call.talk_min
         if config.drop_prob and self.rng.random() < config.drop_prob:
