@@ -5,7 +5,8 @@
 
 A fingerprint is a night's summary plus a SHA-256 of every precinct record, call and series
 row (times written with ``repr``, so one ulp of difference shows). Nights: the defaults, the
-defaults with no busy signals, and each preset in ``scenarios/``, seeds 1 and 2.
+defaults with no busy signals, the defaults with staff coming on and off duty at the hotline
+and at HQ in the same minutes, and each preset in ``scenarios/``, seeds 1 and 2.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sim import NightConfig, run_night
+from sim.config import HotlineShift, HQShift
 from sim.metrics import summarize
 from sim.night import Night
 from sim.scenario import load_scenario
@@ -32,6 +34,17 @@ def configs() -> dict[str, NightConfig]:
     named = {
         "defaults": default,
         "no-busy": replace(default, hotline=replace(default.hotline, lines=100_000)),
+        "shifts": replace(
+            default,
+            hotline=replace(
+                default.hotline,
+                shifts=(HotlineShift(120.0, operators=10), HotlineShift(240.0, operators=60)),
+            ),
+            hq=replace(
+                default.hq,
+                shifts=(HQShift(120.0, verifiers=2, data_entry_staff=1), HQShift(240.0, 30, 8)),
+            ),
+        ),
     }
     for path in sorted(SCENARIOS.glob("*.toml")):
         named[path.stem] = load_scenario(path).night
