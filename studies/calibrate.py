@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,10 +268,16 @@ class Calibration:
         fitting = [t for t in self.trials if not t.missed]
         return fitting or [t for t in self.trials if t.distance <= self.best.distance + NEAR_BEST]
 
+    @property
+    def held(self) -> list[str]:
+        """The base's unknowns this calibration did not fit (``only``): held at their values."""
+        return [key for key in self.base.unknowns if key not in self.best.values]
+
     def spreads(self) -> list[Spread]:
         near = self.near_best()
         spreads = []
-        for key, unknown in self.base.unknowns.items():
+        for key in self.best.values:
+            unknown = self.base.unknowns[key]
             values = [t.values[key] for t in near]
             position = _scale(unknown)
             share = (position(max(values)) - position(min(values))) / (
@@ -302,11 +308,13 @@ def calibrate(
     record: Record | None = None,
     try_given: bool = True,
     cluster: str | None = None,
+    only: Sequence[str] | None = None,
 ) -> Calibration:
     """Fit ``scenario``'s unknowns to its record (or ``record``) with ``budget`` candidates of
     ``nights`` nights each (the scenario seed's, or ``seed``'s, nights 0 .. nights-1 for every
     candidate), in ``workers`` processes or on the Dask ``cluster``. The scenario's own values
-    are the first candidate when they lie in the ranges (unless not ``try_given``).
+    are the first candidate when they lie in the ranges (unless not ``try_given``). With
+    ``only``, just those unknowns are fitted and the others are held at their values.
     ``progress(done, total)`` is told of nights played. Raises ScenarioError when there is
     nothing to fit or no record to fit it to."""
     import optuna
@@ -318,6 +326,12 @@ def calibrate(
         raise ScenarioError(f"{where}: record: name the public record to fit ({known})")
     if not scenario.unknowns:
         raise ScenarioError(f"{where}: calibrate: no unknowns to fit (a [calibrate] table)")
+    strangers = [key for key in only or () if key not in scenario.unknowns]
+    if strangers:
+        raise ScenarioError(
+            f"{where}: --only: {strangers[0]} is not a key of its [calibrate] table"
+        )
+    fitted = {key: scenario.unknowns[key] for key in only or scenario.unknowns}
     if budget < 1 or nights < 1:
         raise ValueError("budget and nights must be at least 1")
     seed = scenario.seed if seed is None else seed
@@ -328,9 +342,9 @@ def calibrate(
             seed=seed, multivariate=True, n_startup_trials=max(min(budget // 5, 20), 1)
         ),
     )
-    spaces = {key: _distribution(u) for key, u in scenario.unknowns.items()}
-    own = {key: scenario.value(key) for key in scenario.unknowns}
-    starts = try_given and all(u.low <= own[k] <= u.high for k, u in scenario.unknowns.items())
+    spaces = {key: _distribution(u) for key, u in fitted.items()}
+    own = {key: scenario.value(key) for key in fitted}
+    starts = try_given and all(u.low <= own[k] <= u.high for k, u in fitted.items())
     if starts:
         study.enqueue_trial(own)
     trials: list[Trial] = []
@@ -403,7 +417,8 @@ def format_calibration(calibration: Calibration) -> str:
             if not c.best.missed
             else f"within {NEAR_BEST:g} of the best distance"
         )
-        + f" (pinned: they span under {PINNED_SHARE:.0%} of the range)",
+        + f" (pinned: they span under {PINNED_SHARE:.0%} of the range)"
+        + (f"; {len(c.held)} more held at their values" if c.held else ""),
     ]
     rows = [("key", "range", "best", "near-best", "record")] + [
         (
@@ -436,7 +451,7 @@ def write_calibration(calibration: Calibration, out: Path) -> Path:
     c = calibration
     out.mkdir(parents=True, exist_ok=True)
     (out / "fit.txt").write_text(format_calibration(c) + "\n")
-    keys = list(c.base.unknowns)
+    keys = list(c.best.values)
     with (out / "trials.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["trial", *keys, "distance", "figures_missed"])
@@ -461,7 +476,13 @@ def calibrated_toml(calibration: Calibration) -> str:
         f"{c.nights} nights each (nights 0..{c.nights - 1} of seed {c.seed})",
         f"distance {c.best.distance:.4f}"
         + (f"; the scenario as given: {c.start.distance:.4f}" if c.start else ""),
-        "[facts] are as stated in the base file; [calibrate] keys hold the best values.",
+        "[facts] are as stated in the base file; "
+        + (
+            f"the {len(c.best.values)} [calibrate] keys fitted hold the best values, "
+            f"the {len(c.held)} others the base file's."
+            if c.held
+            else "[calibrate] keys hold the best values."
+        ),
     ]
     header = "".join(f"# {line}\n" for line in provenance)
     return header + "\n" + to_toml(c.scenario.table)

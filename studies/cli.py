@@ -195,6 +195,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     calibrate.add_argument(
         "--replications", type=_positive, help="nights per candidate (default: 8)"
     )
+    calibrate.add_argument(
+        "--only",
+        type=_keys,
+        metavar="KEY[,KEY...]",
+        help="fit only these [calibrate] keys; the others are held at the file's values "
+        "(default: fit them all)",
+    )
     _run_options(calibrate, replications=False)
     _out_options(calibrate, "runs/calibrate-<scenario>")
     calibrate.set_defaults(run=run_calibrate)
@@ -264,6 +271,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _keys(text: str) -> list[str]:
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    if not keys:
+        raise argparse.ArgumentTypeError("name at least one key")
+    return keys
 
 
 def _load(path: Path, args: argparse.Namespace):
@@ -580,6 +594,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         command = (
             shlex.join(["caucus", "calibrate", str(args.scenario), "--budget", str(args.budget)])
             + f" --replications {nights} --seed {scenario.seed}"
+            + (f" --only {shlex.quote(','.join(args.only))}" if args.only else "")
         )
         with ProgressBar(f"calibrating {scenario.name}", quiet=args.quiet) as progress:
             calibration = calibrate(
@@ -590,6 +605,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
                 progress=progress,
                 command=command,
                 cluster=cluster_address(args),
+                only=args.only,
             )
     except (ScenarioError, ClusterError) as error:
         print(f"caucus calibrate: {error}", file=sys.stderr)

@@ -199,6 +199,45 @@ def percent_published(fits: list[NightFit], hours: float) -> float:
     )
 
 
+def test_calibrate_only_fits_the_keys_named_and_holds_the_others(tmp_path):
+    path = tmp_path / "synthetic.toml"
+    path.write_text(SYNTHETIC)
+    scenario = load_scenario(path)
+    record = Record("synthetic", 160, (ReleasePoint(0, 12, 50.0, "exact", "made"),))
+    calibration = calibrate(scenario, 3, 1, record=record, only=["hq.verify_median_min"])
+    assert {tuple(t.values) for t in calibration.trials} == {("hq.verify_median_min",)}
+    assert len({t.values["hq.verify_median_min"] for t in calibration.trials}) == 3
+    assert calibration.held == ["hotline.operators", "mail.delay_median_min"]
+    assert [s.unknown.key for s in calibration.spreads()] == ["hq.verify_median_min"]
+    assert "; 2 more held at their values" in format_calibration(calibration)
+    written = load_scenario(write_calibration(calibration, tmp_path / "out"))
+    for key in calibration.held:
+        assert written.value(key) == scenario.value(key)
+    assert written.value("hq.verify_median_min") == calibration.best.values["hq.verify_median_min"]
+    header = (tmp_path / "out" / "trials.csv").read_text().splitlines()[0]
+    assert header == "trial,hq.verify_median_min,distance,figures_missed"
+
+
+@pytest.mark.parametrize(
+    ("only", "message"),
+    [
+        ("hq.verifiers", "--only: hq.verifiers is not a key of its [calibrate] table"),
+        (" , ", "--only: name at least one key"),
+    ],
+)
+def test_calibrate_only_refuses_a_key_it_cannot_fit(tmp_path, capsys, only, message):
+    path = tmp_path / "synthetic.toml"
+    path.write_text(SYNTHETIC.replace('name = "synthetic"', 'name = "s"\nrecord = "iowa-2016"'))
+    args = ["calibrate", str(path), "--budget", "2", "--only", only, "--out", str(tmp_path / "o")]
+    try:
+        code = main(args)
+    except SystemExit as exit:  # argparse refuses a bad value itself
+        code = exit.code
+    assert code == 2
+    error = capsys.readouterr().err
+    assert message in error and not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_the_calibrator_recovers_known_parameters_from_a_synthetic_record(tmp_path):
     """A record made by the model at known values (:data:`TRUTH`) on nights of
