@@ -8,7 +8,9 @@ the same number of callers, night and loop taking turns seed by seed. Times are 
 this process (``time.process_time``), so that other jobs on the shared cores count less.
 Targets: a night under 0.5 s on one core (issue 3); all-inclusive cost per call at most 1.3x the
 plain loop's cost per caller, with and without busy signals, and a cheaper call-less night
-(issue 12).
+(issue 12). It ends with the anatomy of one night without busy signals against the loop, in a
+pass of its own, not timed: SimPy events, events pending at each step, and the objects the
+cyclic collector then walks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 import simpy
@@ -27,12 +30,20 @@ from sim import NightConfig, run_night
 from sim.night import Night, cyclic_gc_paused
 
 
-def plain_mmc(callers: int, operators: int, load: float, seed: int) -> float:
-    """CPU seconds of the textbook SimPy M/M/c loop: callers arrive, queue, talk, leave."""
+def plain_mmc(
+    callers: int,
+    operators: int,
+    load: float,
+    seed: int,
+    watch: Callable[[simpy.Environment], None] = lambda env: None,
+) -> float:
+    """CPU seconds of the textbook SimPy M/M/c loop: callers arrive, queue, talk, leave
+    (``watch`` is shown its environment before it runs)."""
     rng = random.Random(seed)
     talk_mean = 18.0
     gap_mean = talk_mean / (load * operators)
     env = simpy.Environment()
+    watch(env)
     desk = simpy.Resource(env, operators)
 
     def caller(talk: float):
@@ -128,6 +139,51 @@ def bench(name: str, config: NightConfig, nights: int, callless_s: float) -> Non
     )
 
 
+class StepCount:
+    """Steps an environment takes and the events pending before each (not timed: counting
+    slows every step)."""
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+
+    def __call__(self, env: simpy.Environment) -> None:
+        step = env.step
+
+        def counted() -> None:
+            if env._queue:  # SimPy keeps no public count; an empty queue ends the run unstepped
+                self.pending.append(len(env._queue))
+            step()
+
+        env.step = counted  # type: ignore[method-assign]
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.pending):,} events, {statistics.median(self.pending):,.0f} pending at the "
+            f"median step (at most {max(self.pending):,})"
+        )
+
+
+def anatomy(config: NightConfig, seed: int) -> None:
+    """What a step of the night carries against a step of the plain loop: events, pending
+    events, and the objects the cyclic collector walks after the night."""
+    night_steps, loop_steps = StepCount(), StepCount()
+    gc.collect()
+    with cyclic_gc_paused():
+        night = Night(config, seed)
+        night_steps(night.env)
+        night.run()
+        tracked = len(gc.get_objects(generation=0))
+        start = time.process_time()
+        gc.collect(0)
+        collected_s = time.process_time() - start
+    plain_mmc(len(night.calls), config.hotline.operators, 0.9, seed, loop_steps)
+    print(f"anatomy at seed {seed}: the night {night_steps}; the plain loop {loop_steps}")
+    print(
+        f"  the night leaves {tracked:,} objects for the cyclic collector, which walks them in "
+        f"{collected_s * 1e3:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nights", type=int, default=5, help="nights to time (default 5)")
@@ -150,6 +206,7 @@ def main() -> None:
     # Most default calls are cheap busy signals; with lines for everyone, every call queues.
     queued = replace(config, hotline=replace(config.hotline, lines=100_000))
     bench("same night, no busy signals (every call queues)", queued, args.nights, callless_s)
+    anatomy(queued, seed=1)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ class Desk:
 
     def take(self) -> simpy.Event | None:
         """A server taken at once if one is free (None: no event, no step taken), else an
-        event fired when one takes this turn in line."""
+        event fired when one takes this turn in line. Nobody waits while a server is free (a
+        server that frees, or comes on duty, takes the next in line at once), so a free one
+        never jumps the line."""
         if self.count < self.capacity:
             self.count += 1
             return None
