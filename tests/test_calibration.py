@@ -332,19 +332,41 @@ def test_iowa_2020_keeps_the_facts_as_stated():
     assert len(scenario.unknowns) >= 6
 
 
+LEAK_NIGHTS = 60
+"""Nights of each variant the leak test plays: the paired difference of a night's mean
+arrival has a standard error of about 3 minutes over 60 (the mailed worksheets, 41 h late,
+make it noisy)."""
+
+
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="a gap the model does not close (README, 'Calibration'): the leak delays the mean "
+    "arrival by 3.8 min, standard error 3.1, over nights 8 .. 67 (t = 1.2); the prank "
+    "flood's unknowns are held at the model's defaults, and no calibration fits this target",
+)
 def test_the_leaked_number_delayed_collecting_results():
     """IDP: the hostile calls contributed to the delay in collecting results. Paired night by
-    night on the same seeds, results reach HQ later on average with the leak than without it,
-    by more than twice the standard error of the paired difference."""
+    night on the same seeds (out of sample), results reach HQ later on average with the leak
+    than without it, by more than twice the standard error of the paired difference.
+
+    On nights 0 .. 9 alone this passed for the preset before its precincts took the data's
+    figures (13 min later, t = 2.9); over nights 0 .. 59 it is 3.5 min, t = 1.1, for that
+    preset too: those ten nights were lucky, not the model's answer."""
     scenario = load_scenario(SCENARIOS / "iowa-2020.toml")
     no_leak = load_scenario(SCENARIOS / "iowa-2020-no-leak.toml")
     mean_received = [
-        [np.nanmean(f.received_min) for f in run_nights(v.night, scenario.seed, 10, night_fit, 2)]
+        [
+            np.nanmean(f.received_min)
+            for f in run_nights(
+                v.night, scenario.seed, LEAK_NIGHTS, night_fit, 2, first=FIRST_UNSEEN_NIGHT
+            )
+        ]
         for v in (scenario, no_leak)
     ]
     later = np.subtract(*mean_received)
-    assert later.mean() > 2 * later.std(ddof=1) / np.sqrt(len(later)), later
+    error = later.std(ddof=1) / np.sqrt(len(later))
+    assert later.mean() > 2 * error, f"later by {later.mean():.1f} min, standard error {error:.1f}"
 
 
 @pytest.mark.slow
