@@ -21,6 +21,7 @@ from loadtests.progress import (
     COLUMNS,
     FLOOD_STATS_CSV,
     PROGRESS_CSV,
+    RUN_STATS_CSV,
     Terminal,
     progress_line,
 )
@@ -28,8 +29,8 @@ from loadtests.slo import HTTP_METHODS
 from loadtests.users import HOSTILE
 
 SAMPLE_S = 1.0
-FLOOD_COLUMNS = ("Type", "Name", "Request Count", "Failure Count", "50%", "95%", "99%")
-"""The columns of Locust's ``*_stats.csv`` that the SLO checks read."""
+STATS_COLUMNS = ("Type", "Name", "Request Count", "Failure Count", "50%", "95%", "99%")
+"""The columns of Locust's ``*_stats.csv`` that the verdict reads."""
 
 
 class ProgressLog:
@@ -115,12 +116,21 @@ class FloodStats:
             self.stats.get(entry.name, entry.method).extend(entry)
 
     def write(self, folder: Path) -> Path:
-        """``flood_stats.csv``: one row per request name, in Locust's stats columns."""
-        path = folder / FLOOD_STATS_CSV
-        with path.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(FLOOD_COLUMNS)
-            for e in sorted(self.stats.entries.values(), key=lambda e: e.name):
-                percentiles = [e.get_response_time_percentile(p) for p in (0.5, 0.95, 0.99)]
-                writer.writerow([e.method, e.name, e.num_requests, e.num_failures, *percentiles])
-        return path
+        """``flood_stats.csv``."""
+        return write_stats(self.stats, folder / FLOOD_STATS_CSV)
+
+
+def write_run_stats(environment: Environment, folder: Path) -> Path:
+    """``run_stats.csv``: the run's statistics as they stand (final once Locust quits)."""
+    return write_stats(environment.stats, folder / RUN_STATS_CSV)
+
+
+def write_stats(stats: RequestStats, path: Path) -> Path:
+    """One row per request type and name, in Locust's stats columns (response times in ms)."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(STATS_COLUMNS)
+        for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method)):
+            percentiles = [e.get_response_time_percentile(p) for p in (0.5, 0.95, 0.99)]
+            writer.writerow([e.method, e.name, e.num_requests, e.num_failures, *percentiles])
+    return path

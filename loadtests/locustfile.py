@@ -6,8 +6,8 @@ Add a shape to play a scripted night instead of the web UI's user count, e.g.
 ``-f loadtests/locustfile.py,loadtests/shapes/caucus_night.py --scenario scenarios/iowa-2020.toml``.
 Distributed: ``--master --expect-workers N`` and N times ``--worker`` (each worker takes its
 slice of the precincts by worker index). ``--help-caucus`` lists the caucus-night options
-(each also ``CAUCUS_*`` in the environment); receipts, ``progress.csv`` and
-``flood_stats.csv`` go to ``--run-folder``.
+(each also ``CAUCUS_*`` in the environment); receipts, ``progress.csv``, ``run_stats.csv``
+and ``flood_stats.csv`` go to ``--run-folder``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from loadtests.adapters import load_adapter
-from loadtests.live import FloodStats, ProgressLog
+from loadtests.live import FloodStats, ProgressLog, write_run_stats
 from loadtests.night import Night, plan_night
 from loadtests.options import add_options, settle
 from loadtests.preflight import PreflightFailed, preflight
@@ -112,7 +112,10 @@ def stop_the_night(environment: Environment, **_: object) -> None:
 
 
 @events.quitting.add_listener
-def write_the_flood(environment: Environment, **_: object) -> None:
-    """The flood window's statistics, merged from every worker, into the run folder."""
+def write_the_stats(environment: Environment, **_: object) -> None:
+    """The run's statistics and the flood window's, merged from every worker, into the run
+    folder (the users have stopped: Locust quits once they have)."""
     if not isinstance(environment.runner, WorkerRunner) and hasattr(environment, "caucus_night"):
-        environment.caucus_flood.write(Path(environment.parsed_options.run_folder))
+        folder = Path(environment.parsed_options.run_folder)
+        write_run_stats(environment, folder)
+        environment.caucus_flood.write(folder)

@@ -27,6 +27,11 @@ COLUMNS = (
 PROGRESS_CSV = "progress.csv"
 FLOOD_STATS_CSV = "flood_stats.csv"
 """The flood window's own statistics, in the columns of Locust's ``*_stats.csv``."""
+RUN_STATS_CSV = "run_stats.csv"
+"""The whole run's statistics as Locust held them when it quit, in the same columns. Locust's
+own ``*_stats.csv`` is rewritten once a second and not at the end, so it misses what users
+finished in the last second, while they stopped (locustio/locust#1806); the verdict reads
+this file."""
 
 
 def progress_line(row: Mapping[str, object]) -> str:

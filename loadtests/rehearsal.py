@@ -18,7 +18,7 @@ from loadtests.audit import audit
 from loadtests.night import TAIL_S, NightPlan, coverage, plan_night
 from loadtests.options import locust_flags
 from loadtests.preflight import PreflightFailed, held_results, preflight
-from loadtests.progress import FLOOD_STATS_CSV, PROGRESS_CSV, read_progress
+from loadtests.progress import FLOOD_STATS_CSV, PROGRESS_CSV, RUN_STATS_CSV, read_progress
 from loadtests.receipts import read_receipts
 from loadtests.review_audit import ReviewAudit, review_audit
 from loadtests.reviews import reviewers_on_duty
@@ -38,7 +38,7 @@ from loadtests.verdict import (
 )
 
 NO_ADMIN_KEY = "no admin key for the export (--admin-key / CAUCUS_ADMIN_KEY)"
-WRITTEN = ("receipts", PROGRESS_CSV, FLOOD_STATS_CSV, "verdict.json")
+WRITTEN = ("receipts", PROGRESS_CSV, RUN_STATS_CSV, FLOOD_STATS_CSV, "verdict.json")
 """What a run writes in its folder besides Locust's reports (cleared before it starts)."""
 
 
@@ -142,7 +142,7 @@ def rehearse(args: argparse.Namespace, target: Target, out: Path) -> int:
     lost = {f.receipt_id for f in report.lost} if report else set()
     closed = {r.precinct_id for r in receipts if r.stage == "close" and r.receipt_id not in lost}
     slo = load_slo(args.slo or DEFAULT_SLO)
-    rows = read_stats(locust.csv_prefix.with_name("locust_stats.csv"))
+    rows = read_stats(out / RUN_STATS_CSV)
     span = _span(out, plan, args)
     flood_csv = out / FLOOD_STATS_CSV
     expected = expected_names(adapter.NAMES, slo, args.watchers)

@@ -36,7 +36,8 @@ def load_slo(path: Path = DEFAULT_SLO) -> dict:
 
 
 def read_stats(stats_csv: Path) -> list[dict[str, str]]:
-    """Rows of Locust's ``<prefix>_stats.csv`` (one per request name, plus ``Aggregated``)."""
+    """Rows of a stats file in Locust's ``*_stats.csv`` columns (``run_stats.csv``,
+    ``flood_stats.csv``, or Locust's own): one per request type and name."""
     with stats_csv.open(newline="", encoding="utf-8") as file:
         return list(csv.DictReader(file))
 

@@ -15,7 +15,8 @@ import pytest
 
 from caucus.cli import main
 from loadtests.night import night_cast, plan_night
-from loadtests.progress import CLASSES, PROGRESS_CSV, read_progress
+from loadtests.progress import CLASSES, PROGRESS_CSV, RUN_STATS_CSV, read_progress
+from loadtests.receipts import read_receipts
 
 DECIDED = ("REVIEW approved", "REVIEW corrected", "REVIEW rejected")
 
@@ -37,9 +38,21 @@ def _verdict(out: Path) -> dict:
     return json.loads((out / "verdict.json").read_text())
 
 
-def _stats(out: Path) -> dict[str, dict[str, str]]:
-    with (out / "locust_stats.csv").open(newline="") as file:
+def _stats(out: Path, name: str = RUN_STATS_CSV) -> dict[str, dict[str, str]]:
+    with (out / name).open(newline="") as file:
         return {row["Name"]: row for row in csv.DictReader(file)}
+
+
+def _the_verdict_counts_to_the_end(out: Path, verdict: dict) -> None:
+    """Every result an operator entered has its event in the verdict, the last ones too, and the
+    run's statistics never fall behind Locust's own once-a-second file."""
+    entered = sum(r.entered_by.startswith("operator:") for r in read_receipts(out / "receipts"))
+    assert entered > 0
+    assert verdict["events"]["HOTLINE phoned result entered"] == entered
+    ours, locusts = _stats(out), _stats(out, "locust_stats.csv")
+    for name, row in locusts.items():
+        if name != "Aggregated":
+            assert int(ours[name]["Request Count"]) >= int(row["Request Count"]), name
 
 
 def test_caucus_night_passes_slo_and_audit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -58,6 +71,7 @@ def test_caucus_night_passes_slo_and_audit(tmp_path: Path, capsys: pytest.Captur
     assert (tmp_path / "locust_stats_history.csv").stat().st_size > 0
     assert (tmp_path / "locust.html").stat().st_size > 0
     assert "verdict: PASS" in capsys.readouterr().out
+    _the_verdict_counts_to_the_end(tmp_path, verdict)
     _every_class_follows_its_curve(tmp_path)
 
 
