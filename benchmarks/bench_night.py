@@ -10,7 +10,9 @@ Targets: a night under 0.5 s on one core (issue 3); all-inclusive cost per call 
 plain loop's cost per caller, with and without busy signals, and a cheaper call-less night
 (issue 12). It ends with the anatomy of one night without busy signals against the loop, in a
 pass of its own, not timed: SimPy events, events pending at each step, and the objects the
-cyclic collector then walks.
+cyclic collector then walks; then, timed, the plain loop with as many idle events pending as
+the night's median step, against itself without them: what the night's larger event queue
+alone costs each step.
 """
 
 from __future__ import annotations
@@ -36,20 +38,30 @@ def plain_mmc(
     load: float,
     seed: int,
     watch: Callable[[simpy.Environment], None] = lambda env: None,
+    idle_timers: int = 0,
 ) -> float:
     """CPU seconds of the textbook SimPy M/M/c loop: callers arrive, queue, talk, leave
-    (``watch`` is shown its environment before it runs)."""
+    (``watch`` is shown its environment before it runs). ``idle_timers`` timeouts wait
+    beyond the loop's end all through it, as the night's callers on hold and chairs waiting
+    keep theirs: every step then pays for a larger event queue; they never fire."""
     rng = random.Random(seed)
     talk_mean = 18.0
     gap_mean = talk_mean / (load * operators)
     env = simpy.Environment()
     watch(env)
     desk = simpy.Resource(env, operators)
+    for order in range(idle_timers):
+        env.timeout(1e12 + order)
+    all_left = simpy.Event(env)
+    left = [0]
 
     def caller(talk: float):
         with desk.request() as request:
             yield request
             yield env.timeout(talk)
+        left[0] += 1
+        if left[0] == callers:
+            all_left.succeed()
 
     def source():
         for _ in range(callers):
@@ -59,7 +71,7 @@ def plain_mmc(
     env.process(source())
     gc.collect()
     start = time.process_time()
-    env.run()
+    env.run(until=all_left if callers else None)
     return time.process_time() - start
 
 
@@ -163,9 +175,10 @@ class StepCount:
         )
 
 
-def anatomy(config: NightConfig, seed: int) -> None:
+def anatomy(config: NightConfig, seed: int, nights: int) -> None:
     """What a step of the night carries against a step of the plain loop: events, pending
-    events, and the objects the cyclic collector walks after the night."""
+    events, and the objects the cyclic collector walks after the night; then what a queue of
+    as many pending events costs the plain loop, timed over ``nights`` seeds."""
     night_steps, loop_steps = StepCount(), StepCount()
     gc.collect()
     with cyclic_gc_paused():
@@ -181,6 +194,19 @@ def anatomy(config: NightConfig, seed: int) -> None:
     print(
         f"  the night leaves {tracked:,} objects for the cyclic collector, which walks them in "
         f"{collected_s * 1e3:.1f} ms"
+    )
+    pending, callers = round(statistics.median(night_steps.pending)), len(night.calls)
+    del night  # gone before the loops run, so their collections do not walk it
+    bare, padded = [], []
+    for repeat in range(1, nights + 1):  # taking turns, so that a slow spell hits both
+        bare.append(plain_mmc(callers, config.hotline.operators, 0.9, repeat))
+        padded.append(
+            plain_mmc(callers, config.hotline.operators, 0.9, repeat, idle_timers=pending)
+        )
+    print(
+        f"  the plain loop with {pending:,} idle timers pending all through it (as many as the "
+        f"night's median step has): {statistics.median(padded) / statistics.median(bare):.2f}x "
+        f"its time without them (medians of {nights})"
     )
 
 
@@ -206,7 +232,7 @@ def main() -> None:
     # Most default calls are cheap busy signals; with lines for everyone, every call queues.
     queued = replace(config, hotline=replace(config.hotline, lines=100_000))
     bench("same night, no busy signals (every call queues)", queued, args.nights, callless_s)
-    anatomy(queued, seed=1)
+    anatomy(queued, seed=1, nights=args.nights)
 
 
 if __name__ == "__main__":

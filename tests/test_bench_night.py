@@ -50,5 +50,13 @@ def test_the_plain_loop_shows_its_environment(bench):
     count = bench.StepCount()
     bench.plain_mmc(10, 2, 0.9, seed=1, watch=count)
     # Per caller: its arrival, its start, its turn, its talk, its release, its end; and the
-    # source's own start and end.
+    # source's own start and end. The last caller's end is the event that all have left,
+    # which ends the run (its process's own end is left unplayed).
     assert len(count.pending) == 10 * 6 + 2
+
+
+def test_idle_timers_wait_all_through_the_loop_and_never_fire(bench):
+    count = bench.StepCount()
+    bench.plain_mmc(10, 2, 0.9, seed=1, watch=count, idle_timers=50)
+    assert len(count.pending) == 10 * 6 + 2  # not one step more
+    assert min(count.pending) > 50  # the 50 were there at every step
