@@ -26,21 +26,21 @@ work; the back end was down; the back end was full and the submission timed out.
 class App:
     """The app's back end as chairs meet it."""
 
-    def __init__(self, env: simpy.Environment, config: AppConfig, rng: random.Random):
+    def __init__(self, env: simpy.Environment, config: AppConfig):
         self.env = env
         self.config = config
-        self.rng = rng
         self.backend = Desk(env, config.backend_capacity)
 
     def is_down(self, minute: float) -> bool:
         """True inside an outage window."""
         return any(start <= minute < end for start, end in self.config.outages)
 
-    def submit(self) -> Generator[simpy.Event, Any, str]:
-        """A chair logs in and submits the results once; returns how it went."""
+    def submit(self, luck: random.Random) -> Generator[simpy.Event, Any, str]:
+        """A chair logs in and submits the results once, with the chair's ``luck``; returns
+        how it went."""
         env, config = self.env, self.config
         yield env.timeout(config.attempt_min)
-        if self.rng.random() < config.login_failure_prob:
+        if luck.random() < config.login_failure_prob:
             return LOGIN_FAILED
         if self.is_down(env.now):
             return OUTAGE
@@ -50,4 +50,4 @@ class App:
             yield turn
         yield env.timeout(config.backend_submit_min)
         self.backend.release()
-        return PARTIAL if self.rng.random() < config.partial_data_prob else ACCEPTED
+        return PARTIAL if luck.random() < config.partial_data_prob else ACCEPTED

@@ -4,7 +4,7 @@ Usable on its own: build a :class:`Hotline` on a SimPy environment, feed it call
 :func:`ring` (e.g. from :func:`poisson_calls`), run, and read ``hotline.calls``::
 
     env = simpy.Environment()
-    hotline = Hotline(env, HotlineConfig(lines=100, operators=10, drop_prob=0.0), rng)
+    hotline = Hotline(env, HotlineConfig(lines=100, operators=10, drop_prob=0.0))
     env.process(ring(env, hotline, poisson_calls("report", 1.0, 0.0, 600.0, 9.0, 20.0, rng)))
     env.run()
 
@@ -48,13 +48,17 @@ OUTCOMES = (BUSY, BLOCKED, SCREENED, ABANDONED, DROPPED, SERVED, UNFINISHED)
 @dataclass(slots=True)
 class Call:
     """One call. ``talk_min`` is the operator time it needs, ``patience_min`` how long the
-    caller holds; ``wait_min`` is the time spent on hold (None if it never reached the queue)."""
+    caller holds; ``drop_draw`` a uniform draw in [0, 1) made as it is placed, from the
+    caller's stream: an answered call drops if it falls below ``hotline.drop_prob``, after
+    that share of its talk (``drop_draw / drop_prob``). ``wait_min`` is the time spent on hold
+    (None if it never reached the queue)."""
 
     kind: str
     caller: int
     placed_min: float
     talk_min: float
     patience_min: float
+    drop_draw: float
     has_pin: bool = False
     wait_min: float | None = None
     outcome: str | None = None
@@ -65,10 +69,9 @@ class Hotline:
     """Lines and operators. A call holds a line from pick-up to hang-up, and an operator while
     talking; callers on hold are answered first come, first served."""
 
-    def __init__(self, env: simpy.Environment, config: HotlineConfig, rng: random.Random):
+    def __init__(self, env: simpy.Environment, config: HotlineConfig):
         self.env = env
         self.config = config
-        self.rng = rng
         self.operators = Desk(env, config.operators)
         self.lines = config.lines
         """Lines in service now (the shifts change them)."""
@@ -109,8 +112,8 @@ class Hotline:
             return self._hang_up(call, ABANDONED)
         outcome = SERVED
         talk = call.talk_min
-        if config.drop_prob and self.rng.random() < config.drop_prob:
-            outcome, talk = DROPPED, talk * self.rng.random()
+        if call.drop_draw < config.drop_prob:
+            outcome, talk = DROPPED, talk * call.drop_draw / config.drop_prob
         yield env.timeout(talk)
         self.operators.release()
         self.operator_min[call.kind] += talk
@@ -190,7 +193,7 @@ def poisson_calls(
             return
         talk = rng.expovariate(1 / talk_mean_min)
         patience = rng.expovariate(hang_up_rate) if hang_up_rate else math.inf
-        yield Call(kind, caller, t, talk, patience)
+        yield Call(kind, caller, t, talk, patience, rng.random())
         caller += 1
 
 
@@ -227,4 +230,5 @@ def prank_calls(config: PrankConfig, rng: random.Random) -> Iterator[Call]:
             t,
             rng.expovariate(1 / config.call_mean_min),
             rng.expovariate(1 / config.patience_mean_min),
+            rng.random(),
         )

@@ -4,7 +4,7 @@ flagged ones, and publishes under a release policy. Times are minutes after 7 pm
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +14,7 @@ from caucus import GroupResult, OneDelegateRule, PrecinctResult, check_precinct
 from caucus.checks import MISSING_FIELD
 from sim.config import HQConfig, ReleaseConfig
 from sim.desk import Desk
+from sim.luck import lognormal
 from sim.precincts import PrecinctRecord
 
 TYPED_IN = frozenset({"photo", "mail"})
@@ -44,14 +45,10 @@ class HQ:
         env: simpy.Environment,
         config: HQConfig,
         release: ReleaseConfig,
-        rng: random.Random,
-        lognormal: Callable[[float, float], float],
     ):
         self.env = env
         self.config = config
         self.release = release
-        self.rng = rng
-        self.lognormal = lognormal
         self.one_delegate = OneDelegateRule(config.one_delegate_rule)
         self.data_entry = Desk(env, config.data_entry_staff)
         self.verifiers = Desk(env, config.verifiers)
@@ -68,27 +65,31 @@ class HQ:
         reported = record.precinct.reported
         record.received = reported if complete else incomplete(reported)
 
-    def verify(self, record: PrecinctRecord) -> Generator[simpy.Event, Any, None]:
+    def verify(
+        self, record: PrecinctRecord, luck: random.Random
+    ) -> Generator[simpy.Event, Any, None]:
         """A received result at HQ: type the worksheet in if needed, check the result, call the
         chair back about anything flagged (or wait for the paper worksheet), perhaps correct the
-        mistake, then hold the result for release."""
+        mistake, then hold the result for release. How long each step takes, and how the call
+        back goes, is drawn from the chair's ``luck``: the same result meets the same HQ in two
+        scenarios that differ elsewhere."""
         env, config = self.env, self.config
         if record.channel in TYPED_IN:
             if (turn := self.data_entry.take()) is not None:
                 yield turn
-            yield env.timeout(self.lognormal(config.entry_median_min, config.duration_sigma))
+            yield env.timeout(lognormal(luck, config.entry_median_min, config.duration_sigma))
             self.data_entry.release()
         if (turn := self.verifiers.take()) is not None:
             yield turn
-        yield env.timeout(self.lognormal(config.verify_median_min, config.duration_sigma))
+        yield env.timeout(lognormal(luck, config.verify_median_min, config.duration_sigma))
         record.findings = self.check(record)
         if record.findings:
             yield env.timeout(config.callback_min)
         self.verifiers.release()
-        if record.findings and self.rng.random() >= config.callback_success_prob:
-            yield env.timeout(self.lognormal(config.worksheet_median_min, config.worksheet_sigma))
+        if record.findings and luck.random() >= config.callback_success_prob:
+            yield env.timeout(lognormal(luck, config.worksheet_median_min, config.worksheet_sigma))
         record.published = record.precinct.reported
-        if record.findings and self.rng.random() < config.correction_prob:
+        if record.findings and luck.random() < config.correction_prob:
             record.published = record.precinct.result
         record.verified_min = env.now
         if self.release.mode == "continuous":

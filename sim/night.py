@@ -10,7 +10,6 @@ publishes. Times are minutes after 7 pm.
 from __future__ import annotations
 
 import gc
-import math
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from sim.chairs import chair
 from sim.config import NightConfig
 from sim.hotline import Call, Hotline, prank_calls, public_calls, ring
 from sim.hq import HQ
+from sim.luck import chairs_luck, stream
 from sim.precincts import PrecinctRecord, draw_precincts
 
 
@@ -47,8 +47,11 @@ def cyclic_gc_paused() -> Iterator[None]:
 class Night:
     """Everything of one night, built from a config and a seed; :meth:`run` plays it out.
 
-    Every random draw comes from ``rng`` (a ``random.Random``) or ``generator`` (a numpy
-    ``Generator``), both seeded from ``seed``: the same seed gives the same night.
+    Every random draw comes from a stream seeded from ``seed``: the same seed gives the same
+    night. The precincts are drawn from ``generator`` (a numpy ``Generator``) and ``rng`` (a
+    ``random.Random``); then each chair plays the night with a stream of their own
+    (``chairs_luck``, in the precincts' order), the prank flood and the public with theirs
+    (:mod:`sim.luck`).
     """
 
     @cyclic_gc_paused()
@@ -60,26 +63,24 @@ class Night:
         precincts = draw_precincts(config.precincts, config.mistakes, self.generator, self.rng)
         start = min(0.0, min((p.caucus_end_min for p in precincts), default=0.0))
         self.env = simpy.Environment(initial_time=start)
-        self.app = App(self.env, config.app, self.rng)
-        self.hotline = Hotline(self.env, config.hotline, self.rng)
-        self.hq = HQ(self.env, config.hq, config.release, self.rng, self.lognormal)
+        self.app = App(self.env, config.app)
+        self.hotline = Hotline(self.env, config.hotline)
+        self.hq = HQ(self.env, config.hq, config.release)
+        self.chairs_luck = chairs_luck(seed, len(precincts))
         self.records = [
-            PrecinctRecord(p, has_app=self.rng.random() < config.app.installed_share)
-            for p in precincts
+            PrecinctRecord(p, has_app=luck.random() < config.app.installed_share)
+            for p, luck in zip(precincts, self.chairs_luck, strict=True)
         ]
-
-    def lognormal(self, median: float, sigma: float) -> float:
-        """A lognormal draw given its median and log-sd."""
-        return self.rng.lognormvariate(math.log(median), sigma)
 
     @cyclic_gc_paused()
     def run(self) -> Night:
         """Play the night out until ``horizon_min``."""
         env, config = self.env, self.config
-        for record in self.records:
-            env.process(chair(self, record))
-        env.process(ring(env, self.hotline, public_calls(config.public, self.rng)))
-        env.process(ring(env, self.hotline, prank_calls(config.prank, self.rng)))
+        for record, luck in zip(self.records, self.chairs_luck, strict=True):
+            env.process(chair(self, record, luck))
+        public, pranks = stream(self.seed, "public"), stream(self.seed, "pranks")
+        env.process(ring(env, self.hotline, public_calls(config.public, public)))
+        env.process(ring(env, self.hotline, prank_calls(config.prank, pranks)))
         env.process(self.hotline.watch(config.sample_every_min, config.horizon_min))
         if config.release.mode == "batches":
             env.process(self.hq.release_batches(config.horizon_min))

@@ -37,9 +37,9 @@ T_99_19 = 2.861
 """Student t quantile 0.995 with 19 degrees of freedom (20 batches)."""
 
 
-def run_hotline(config: HotlineConfig, calls, seed: int = 1) -> Hotline:
+def run_hotline(config: HotlineConfig, calls) -> Hotline:
     env = simpy.Environment()
-    hotline = Hotline(env, config, random.Random(seed))
+    hotline = Hotline(env, config)
     env.process(ring(env, hotline, calls))
     env.run()
     return hotline
@@ -74,7 +74,7 @@ def compare(n: int, load: float, patience_mean_min: float, minutes: float, seed:
     lam = load / talk
     config = HotlineConfig(lines=10**6, operators=n, drop_prob=0.0)
     calls = poisson_calls(REPORT, lam, 0.0, minutes, talk, patience_mean_min, random.Random(seed))
-    hotline = run_hotline(config, calls, seed)
+    hotline = run_hotline(config, calls)
     assert all(c.outcome in (SERVED, ABANDONED) for c in hotline.calls)
     return lam, 1 / talk, batch_means(hotline, warm_up_min=minutes / 21, until_min=minutes)
 
@@ -142,9 +142,9 @@ def flood(config: HotlineConfig, callers: int, calls: int, seed: int = 3) -> Hot
         for i in range(calls):
             kind = REPORT if i % 5 == 0 else PRANK
             caller = i if kind == REPORT else rng.randrange(callers)
-            yield Call(kind, caller, i * 0.5, 2.0, patience_min=30.0, has_pin=kind == REPORT)
+            yield Call(kind, caller, i * 0.5, 2.0, 30.0, rng.random(), has_pin=kind == REPORT)
 
-    return run_hotline(config, stream(), seed)
+    return run_hotline(config, stream())
 
 
 def test_blocking_repeat_callers_stops_a_few_numbers_flooding_the_line():
@@ -205,7 +205,7 @@ def test_any_hotline_conserves_calls_and_lines(
         pin_screening=pin_screening,
         block_after_prank_calls=block_after,
     )
-    hotline = run_hotline(config, calls, seed)
+    hotline = run_hotline(config, calls)
     assert len(hotline.calls) == len(calls)
     assert all(c.outcome in OUTCOMES and c.ended_min >= c.placed_min for c in hotline.calls)
     assert hotline.peak_lines_busy <= lines
@@ -259,7 +259,7 @@ def test_a_capacity_change_loses_no_call_and_counts_none_twice(
     config = HotlineConfig(lines=lines, operators=operators, drop_prob=drop_prob, shifts=shifts)
     rng = random.Random(seed)
     calls = list(poisson_calls(REPORT, rate, 0.0, 300.0, 4.0, patience, rng))
-    hotline = run_hotline(config, calls, seed)
+    hotline = run_hotline(config, calls)
     assert len(hotline.calls) == len(calls) == len({id(c) for c in hotline.calls})
     assert all(c.outcome in OUTCOMES and c.ended_min >= c.placed_min for c in hotline.calls)
     assert hotline.lines_busy == 0 and hotline.on_hold == 0
@@ -281,3 +281,17 @@ def test_a_capacity_change_loses_no_call_and_counts_none_twice(
     assert sum(hotline.operator_min.values()) == pytest.approx(
         sum(c.ended_min - answered[id(c)] for c in talking)
     )
+
+
+def one_answered_call(drop_draw: float, drop_prob: float) -> Call:
+    call = Call(REPORT, 0, 0.0, 10.0, 30.0, drop_draw, has_pin=True)
+    run_hotline(HotlineConfig(lines=1, operators=1, drop_prob=drop_prob), [call])
+    return call
+
+
+def test_a_call_drops_when_its_draw_falls_below_the_drop_share_after_that_share_of_its_talk():
+    dropped = one_answered_call(drop_draw=0.01, drop_prob=0.05)
+    assert dropped.outcome == "dropped" and dropped.ended_min == pytest.approx(2.0)  # 0.2 of 10
+    at_the_share = one_answered_call(drop_draw=0.05, drop_prob=0.05)
+    assert at_the_share.outcome == SERVED and at_the_share.ended_min == 10.0
+    assert one_answered_call(drop_draw=0.0, drop_prob=0.0).outcome == SERVED  # never drops

@@ -187,6 +187,21 @@ def test_no_leak_means_no_pranks_and_the_same_summary_keys():
     assert summary.keys() == summarize(checked_night(small(), seed=1)).keys()
 
 
+def test_a_leak_leaves_every_chairs_own_draws_alone():
+    """Common random numbers: the prank flood draws from its own stream, so a chair meets the
+    same luck with and without it. The app knows nothing of the hotline: every app attempt is
+    the same, to the last digit; a chair's first attempt starts at the same minute whatever
+    channel it is; what differs is on the hotline."""
+    leaked, quiet = (checked_night(small(prank={"leak_min": leak}), seed=3) for leak in (60.0, None))
+    assert any(c.kind == PRANK for c in leaked.calls)
+    for loud, calm in zip(leaked.records, quiet.records, strict=True):
+        assert loud.has_app == calm.has_app
+        assert loud.attempts[0].start_min == calm.attempts[0].start_min
+        app = [a for a in loud.attempts if a.channel == "app"]
+        assert app == [a for a in calm.attempts if a.channel == "app"]
+    assert [r.attempts for r in leaked.records] != [r.attempts for r in quiet.records]
+
+
 def test_errors_are_counted_injected_caught_and_published(iowa):
     summary = summarize(iowa)
     injected, caught = summary["errors_injected"], summary["errors_caught"]
