@@ -14,8 +14,9 @@ design and computes the indices:
 Each design point plays the same ``nights`` nights (common random numbers) and scores their
 mean, so an assumption the model never reads changes nothing and scores exactly 0. An
 assumption the model reads but that does not matter still scores chance: once a value changes,
-the night's random draws go their own way. :attr:`Sensitivity.noise` estimates what chance alone
-scores from the spread of the nights at each point. A time of night that never came (95% never
+the draws of the chairs it reaches go their own way (each chair draws from a stream of their
+own, :mod:`sim.luck`, so the other chairs' draws stay as they were). :attr:`Sensitivity.noise`
+bounds what chance alone scores from the spread of the nights at each point. A time of night that never came (95% never
 published) scores as the night's horizon.
 """
 

@@ -188,13 +188,12 @@ mode = "continuous"
 """
 TRUTH = {"hotline.operators": 4, "mail.delay_median_min": 1200.0, "hq.verify_median_min": 5.0}
 RECOVERY = {"hotline.operators": 1, "mail.delay_median_min": 0.2, "hq.verify_median_min": 0.3}
-"""Recovered within: 20% of the mail delay; 30% of the verification time; and no fewer than
-one operator below the truth. The record tells too few operators from enough, not enough from
-more: from 4 operators up the hotline no longer holds the 160 chairs back. Measured along the
-operators alone, the others at the truth, the record's distance on 4 nights is 0.64 at 2, 0.51
-at 3, 0.21 at 4, 0.44 at 5, 0.34 at 6 and 0.53 at 8 (on 8 nights 0.26 at 4, 0.21 at 6), and the
-calibrator, moving all three, found 8 operators with the mail and HQ's checks close to the
-truth. A recovery within one operator either way, once asserted here, rested on the draw."""
+"""Recovered within: +-1 operator; 20% of the mail delay; 30% of the verification time."""
+RECOVERY_BUDGET = 200
+"""Candidates the calibrator tries. The search must find a fit at least as close as the truth's
+own on its nights before the values it finds can be held to the truth: with a chair's own
+stream (:mod:`sim.luck`) the best of 60 candidates was 8 operators at distance 0.44, of 120 6 at
+0.22, both above the truth's 0.21, and of 200 4 at 0.16."""
 RECORD_SEED = 6
 """The synthetic record's nights are this seed's, not the calibrator's (the scenario's, 5)."""
 
@@ -270,12 +269,17 @@ def test_the_calibrator_recovers_known_parameters_from_a_synthetic_record(tmp_pa
     assert 0 < truth_distance < 0.5  # the truth on the calibrator's nights: near, not exact
     told = []
     calibration = calibrate(
-        scenario, 60, nights, record=synthetic, progress=lambda *done: told.append(done)
+        scenario,
+        RECOVERY_BUDGET,
+        nights,
+        record=synthetic,
+        progress=lambda *done: told.append(done),
     )
-    assert told == [(n, 60 * nights) for n in range(1, 60 * nights + 1)]  # night by night
+    total = RECOVERY_BUDGET * nights
+    assert told == [(n, total) for n in range(1, total + 1)]  # night by night
     best = calibration.best.values
-    floor = TRUTH["hotline.operators"] - RECOVERY["hotline.operators"]
-    assert best["hotline.operators"] >= floor, best
+    assert calibration.best.distance <= truth_distance  # the search found the truth's fit
+    assert abs(best["hotline.operators"] - 4) <= RECOVERY["hotline.operators"], best
     for key in ("mail.delay_median_min", "hq.verify_median_min"):
         assert abs(best[key] / TRUTH[key] - 1) <= RECOVERY[key], (key, best)
     assert calibration.best.distance < 0.5  # releases within 2.5 points, root mean square

@@ -192,7 +192,7 @@ def test_a_leak_leaves_every_chairs_own_draws_alone():
     same luck with and without it. The app knows nothing of the hotline: every app attempt is
     the same, to the last digit; a chair's first attempt starts at the same minute whatever
     channel it is; what differs is on the hotline."""
-    leaked, quiet = (checked_night(small(prank={"leak_min": leak}), seed=3) for leak in (60.0, None))
+    leaked, quiet = (checked_night(small(prank={"leak_min": at}), seed=3) for at in (60.0, None))
     assert any(c.kind == PRANK for c in leaked.calls)
     for loud, calm in zip(leaked.records, quiet.records, strict=True):
         assert loud.has_app == calm.has_app
