@@ -290,7 +290,7 @@ def test_the_calibrator_recovers_known_parameters_from_a_synthetic_record(tmp_pa
     again = load_scenario(written)
     assert {k: again.value(k) for k in TRUTH} == best
     assert "near-best" in format_calibration(calibration)
-    assert (tmp_path / "out" / "trials.csv").read_text().count("\n") == 61
+    assert (tmp_path / "out" / "trials.csv").read_text().count("\n") == RECOVERY_BUDGET + 1
 
 
 @pytest.mark.slow
