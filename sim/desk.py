@@ -7,16 +7,12 @@ that frees takes whoever has waited longest in the same step (no step of its own
 hold waits on a single patience timer, and the server that takes them wakes them with an
 interrupt (one step, where the condition "taken or out of patience" took two). Who is served,
 when, and who gives up when are ``simpy.Resource``'s (``tests/test_sim_desk.py`` checks it);
-only the order of steps within one instant differs. The model's processes draw random numbers
-when they wake, so that order matters only when two of them wake at one instant. A release
-and the caller it lets in do, and wake in the order they did: the one leaving carries on
-first, as a chair carries on in its own process (the same test). Only a shift change that has
-servers coming on duty at the hotline and at HQ in the same minute, with people waiting at
-both, wakes them in another order than before: the callers an operator takes now wake first,
-HQ's staff then (they woke first). That changes such a night's numbers when answered calls can
-drop (``hotline.drop_prob``: a caller draws whether theirs does as they are taken), though not
-its odds. Otherwise the nights' numbers are those of ``simpy.Resource``
-(``benchmarks/same_numbers.py`` fingerprints 22 seeded nights, such a night among them).
+only the order of steps within one instant differs. That order changes no one's random draws:
+each chair draws from a stream of their own (:mod:`sim.luck`), and callers draw whether a call
+will drop as they place it. (When the whole night drew from one stream, in event order, a shift
+bringing staff on duty at the hotline and at HQ in the same minute woke them in another order
+than ``simpy.Resource`` and so changed such a night's numbers; ``benchmarks/same_numbers.py``
+fingerprints such a night.)
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ mean, so an assumption the model never reads changes nothing and scores exactly 
 assumption the model reads but that does not matter still scores chance: once a value changes,
 the draws of the chairs it reaches go their own way (each chair draws from a stream of their
 own, :mod:`sim.luck`, so the other chairs' draws stay as they were). :attr:`Sensitivity.noise`
-bounds what chance alone scores from the spread of the nights at each point. A time of night that never came (95% never
-published) scores as the night's horizon.
+bounds what chance alone scores from the spread of the nights at each point. A time of night
+that never came (95% never published) scores as the night's horizon.
 """
 
 from __future__ import annotations
