@@ -53,14 +53,15 @@ def plain_mmc(
     for order in range(idle_timers):
         env.timeout(1e12 + order)
     all_left = simpy.Event(env)
-    left = [0]
+    left = 0
 
     def caller(talk: float):
+        nonlocal left
         with desk.request() as request:
             yield request
             yield env.timeout(talk)
-        left[0] += 1
-        if left[0] == callers:
+        left += 1
+        if left == callers:
             all_left.succeed()
 
     def source():
